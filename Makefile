@@ -1,0 +1,26 @@
+# configure-edge: the two commands are `make dev` and `make test`.
+# Every target sets up what it needs first (scripts/setup.sh, idempotent).
+.PHONY: dev test setup build deploy-check clean
+
+## Run the Worker locally on http://127.0.0.1:8787 (wrangler dev, simulated KV).
+dev:
+	@bash scripts/dev.sh
+
+## Run every test: native cargo tests, wasm-bindgen tests in Node, workerd end-to-end.
+test:
+	@bash scripts/test.sh
+
+## Install the toolchain into .tools and node_modules (skips what is there).
+setup:
+	@bash scripts/setup.sh
+
+## Build the Worker into build/ (worker-build, offline).
+build: setup
+	@bash scripts/build-worker.sh
+
+## Check the deploy bundle offline (wrangler deploy --dry-run) and print its size.
+deploy-check: build
+	@bash scripts/deploy-check.sh
+
+clean:
+	rm -rf build target pkg dist .wrangler

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the Worker into build/ with worker-build, offline (our wasm-bindgen
+# and npm binaryen's wasm-opt). Skips the build when the sources are unchanged
+# since the last one, so wrangler's [build] step costs nothing after `make`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+inputs_hash() {
+  { find src -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock; } | sha256sum | cut -d' ' -f1
+}
+
+stamp="build/.inputs"
+hash="$(inputs_hash)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && [ -f build/index.js ] && [ -f build/index_bg.wasm ]; then
+  log "worker build: up to date"
+  exit 0
+fi
+
+if [ ! -x "$TOOLS/bin/worker-build" ] || [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ]; then
+  bash "$ROOT/scripts/setup.sh"
+fi
+
+log "building the Worker (worker-build --release)"
+start=$(date +%s)
+worker-build --release
+printf '%s\n' "$hash" > "$stamp"
+log "worker built in $(( $(date +%s) - start )) s: build/index_bg.wasm $(stat -c %s build/index_bg.wasm) bytes"

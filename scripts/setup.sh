@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The one set-up path of every make target. Idempotent: each step checks
+# what is in place and skips it, so a second run makes no network request
+# and takes a few seconds.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+# 1. The wasm32 target.
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "wasm32-unknown-unknown target: present"
+else
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. Cargo.lock must exist before its wasm-bindgen version can be read.
+if [ ! -f Cargo.lock ]; then
+  cargo generate-lockfile
+fi
+
+# 3. worker-build, into .tools (never downloads wasm-bindgen or wasm-opt:
+#    scripts/env.sh points it at ours).
+if [ -x "$TOOLS/bin/worker-build" ] && [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null)" = "$WORKER_BUILD_VERSION" ]; then
+  log "worker-build $WORKER_BUILD_VERSION: present"
+else
+  log "installing worker-build $WORKER_BUILD_VERSION into .tools (about 3.5 min the first time)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$TOOLS"
+fi
+
+# 4. The wasm-bindgen CLI (and its test runner) matching Cargo.lock.
+wb_version="$(wasm_bindgen_lock_version)"
+if [ -x "$TOOLS/bin/wasm-bindgen" ] && [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" = "wasm-bindgen $wb_version" ] \
+   && [ -x "$TOOLS/bin/wasm-bindgen-test-runner" ]; then
+  log "wasm-bindgen $wb_version: present"
+else
+  # Without --locked: with it, the install fails on a webpki-roots version.
+  log "installing wasm-bindgen-cli $wb_version into .tools (about 2 min the first time)"
+  cargo install wasm-bindgen-cli --version "$wb_version" --root "$TOOLS" --force
+fi
+
+# 5. npm dependencies from the committed lockfile (wrangler with workerd and
+#    miniflare, binaryen's wasm-opt, a Node 22, the official SDK for tests).
+lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+stamp="node_modules/.configure-edge-lock"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
+  log "npm dependencies: present"
+else
+  log "installing npm dependencies from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+  printf '%s\n' "$lock_hash" > "$stamp"
+fi
+
+log "set-up complete"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make test`: every test suite, each runner's own summary line, then one
+# total. Runs every suite even after a failure; exits non-zero if any failed.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+bash scripts/setup.sh || exit 1
+
+logdir="$(mktemp -d)"
+trap 'rm -rf "$logdir"' EXIT
+failed_suites=()
+total_pass=0
+total_fail=0
+
+# Runs one suite, keeps its output for the counts, records a failure.
+suite() {
+  local name="$1"; shift
+  log "== $name: $*"
+  if "$@" 2>&1 | tee "$logdir/$name.log"; then :; else failed_suites+=("$name"); fi
+}
+
+# Adds up "test result: ok. N passed; M failed" (cargo, wasm-bindgen-test)
+# and "# pass N" / "# fail N" (node --test).
+count() {
+  local file="$1" p f
+  p=$(grep -hoE '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$file" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -hoE '([0-9]+ failed;|^# fail [0-9]+)' "$file" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  total_pass=$(( total_pass + ${p:-0} ))
+  total_fail=$(( total_fail + ${f:-0} ))
+}
+
+suite native cargo test --locked
+suite wasm cargo test --locked --target wasm32-unknown-unknown --lib
+if bash scripts/build-worker.sh; then
+  suite e2e node --test --test-reporter=tap --test-concurrency=1 tests/e2e/*.test.mjs
+else
+  failed_suites+=("build")
+fi
+
+for file in "$logdir"/*.log; do count "$file"; done
+
+echo
+echo "== summary"
+if [ ${#failed_suites[@]} -gt 0 ]; then
+  echo "failed: ${failed_suites[*]}"
+  # A suite that failed without a failing test (a build error) still counts.
+  [ "$total_fail" -eq 0 ] && total_fail=${#failed_suites[@]}
+fi
+echo "$total_pass passed, $total_fail failed"
+[ ${#failed_suites[@]} -eq 0 ]

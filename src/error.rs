@@ -1,0 +1,175 @@
+//! The one error type of the Worker and the one place it becomes an HTTP answer.
+//!
+//! Every handler returns `Result<HttpResponse, EdgeError>`; `EdgeError::into_response`
+//! is the only code that turns a failure into a status and a JSON body, so a
+//! failure can never leak internals (stack traces, upstream bodies, secrets)
+//! and never becomes a panic.
+
+use crate::http::{HttpResponse, Method};
+use serde_json::json;
+use std::fmt;
+
+/// What went wrong while answering a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EdgeError {
+    /// No route has this path.
+    NotFound,
+    /// The path exists but not for this method; `allow` lists the methods it takes.
+    MethodNotAllowed { allow: Vec<Method> },
+    /// The request is malformed; `field` names the offending part when there is one.
+    BadRequest { field: Option<String>, message: String },
+    /// The body is not `application/json` where JSON is required.
+    UnsupportedMediaType,
+    /// The body is larger than the route accepts.
+    PayloadTooLarge { limit: usize },
+    /// A setting the route needs is missing or invalid. The name is safe to show;
+    /// the value never is.
+    NotConfigured { setting: &'static str },
+    /// Something inside the Worker failed (KV, the runtime). The detail goes to
+    /// the log through `Display`, never to the client.
+    Internal { detail: String },
+}
+
+impl EdgeError {
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        EdgeError::BadRequest { field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        EdgeError::BadRequest { field: None, message: message.into() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            EdgeError::NotFound => 404,
+            EdgeError::MethodNotAllowed { .. } => 405,
+            EdgeError::BadRequest { .. } => 400,
+            EdgeError::UnsupportedMediaType => 415,
+            EdgeError::PayloadTooLarge { .. } => 413,
+            EdgeError::NotConfigured { .. } => 503,
+            EdgeError::Internal { .. } => 500,
+        }
+    }
+
+    /// A stable, machine-readable code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EdgeError::NotFound => "not_found",
+            EdgeError::MethodNotAllowed { .. } => "method_not_allowed",
+            EdgeError::BadRequest { .. } => "bad_request",
+            EdgeError::UnsupportedMediaType => "unsupported_media_type",
+            EdgeError::PayloadTooLarge { .. } => "payload_too_large",
+            EdgeError::NotConfigured { .. } => "not_configured",
+            EdgeError::Internal { .. } => "internal_error",
+        }
+    }
+
+    /// The message shown to the client: written here, never copied from a
+    /// lower layer's error text.
+    fn public_message(&self) -> String {
+        match self {
+            EdgeError::NotFound => "No such route.".to_owned(),
+            EdgeError::MethodNotAllowed { allow } => {
+                format!("Method not allowed here; use {}.", Method::join(allow))
+            }
+            EdgeError::BadRequest { message, .. } => message.clone(),
+            EdgeError::UnsupportedMediaType => {
+                "The body must be JSON (Content-Type: application/json).".to_owned()
+            }
+            EdgeError::PayloadTooLarge { limit } => {
+                format!("The body is larger than {limit} bytes.")
+            }
+            EdgeError::NotConfigured { setting } => {
+                format!("The Worker is missing the setting {setting}.")
+            }
+            EdgeError::Internal { .. } => "The Worker failed to answer; try again.".to_owned(),
+        }
+    }
+
+    /// The single mapping from a failure to what the client sees.
+    pub fn into_response(self) -> HttpResponse {
+        let mut error = json!({ "code": self.code(), "message": self.public_message() });
+        if let EdgeError::BadRequest { field: Some(field), .. } = &self {
+            error["field"] = json!(field);
+        }
+        let mut response = HttpResponse::json(self.status(), &json!({ "ok": false, "error": error }));
+        if let EdgeError::MethodNotAllowed { allow } = &self {
+            response = response.with_header("Allow", &Method::join(allow));
+        }
+        response
+    }
+}
+
+impl fmt::Display for EdgeError {
+    /// The log line: may carry internal detail, never a secret (callers build
+    /// `Internal` details from error kinds, not from request or setting values).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EdgeError::Internal { detail } => write!(f, "internal error: {detail}"),
+            other => write!(f, "{} ({})", other.code(), other.public_message()),
+        }
+    }
+}
+
+impl std::error::Error for EdgeError {}
+
+impl From<serde_json::Error> for EdgeError {
+    fn from(err: serde_json::Error) -> Self {
+        EdgeError::Internal { detail: format!("json: {err}") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &HttpResponse) -> serde_json::Value {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allow_header() {
+        let response =
+            EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }.into_response();
+        assert_eq!(response.status, 405);
+        assert_eq!(response.header("allow"), Some("GET, HEAD"));
+        assert_eq!(body(&response)["error"]["code"], "method_not_allowed");
+    }
+
+    #[test]
+    fn bad_request_names_the_field() {
+        let response = EdgeError::bad_request("subject", "subject is required").into_response();
+        assert_eq!(response.status, 400);
+        let body = body(&response);
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["error"]["field"], "subject");
+        assert_eq!(body["error"]["message"], "subject is required");
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_client() {
+        let response =
+            EdgeError::Internal { detail: "kv put failed: sk_live_secret".into() }.into_response();
+        assert_eq!(response.status, 500);
+        let text = String::from_utf8(response.body.clone()).unwrap();
+        assert!(!text.contains("sk_live_secret"));
+        assert!(!text.contains("kv put"));
+    }
+
+    #[test]
+    fn every_error_is_json_with_content_type() {
+        for err in [
+            EdgeError::NotFound,
+            EdgeError::UnsupportedMediaType,
+            EdgeError::PayloadTooLarge { limit: 10 },
+            EdgeError::NotConfigured { setting: "CONFIGURE_KV" },
+            EdgeError::malformed("bad"),
+        ] {
+            let status = err.status();
+            let response = err.into_response();
+            assert_eq!(response.status, status);
+            assert_eq!(response.header("content-type"), Some("application/json; charset=utf-8"));
+            assert_eq!(body(&response)["ok"], false);
+        }
+    }
+}

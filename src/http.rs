@@ -1,0 +1,179 @@
+//! Plain HTTP values for the core: what the Worker shell translates a
+//! `worker::Request` into and a `worker::Response` out of. Keeping them free of
+//! Workers types lets every route be tested natively.
+
+use serde::Serialize;
+
+/// The methods the Worker routes on. Anything else is `Other` and gets a 405
+/// (on a known path) or a 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other,
+}
+
+impl Method {
+    pub fn parse(name: &str) -> Method {
+        match name {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other => "OTHER",
+        }
+    }
+
+    /// `GET, HEAD`: the form of an `Allow` header.
+    pub fn join(methods: &[Method]) -> String {
+        methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// A request as the core sees it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: Method,
+    /// The full URL the Worker was called with (scheme, host, path, query).
+    pub url: String,
+    /// The path, still percent-encoded, as it appeared in the URL.
+    pub path: String,
+    /// The query string without `?`, empty when there is none.
+    pub query: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// Builds a request from a method and an absolute URL (used by tests and
+    /// the shell). Fails on a URL without `scheme://host`.
+    pub fn new(method: &str, url: &str) -> Option<HttpRequest> {
+        let rest = url.split_once("://")?.1;
+        let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let after_host = &rest[path_start..];
+        let without_fragment = after_host.split('#').next().unwrap_or("");
+        let (path, query) = match without_fragment.split_once('?') {
+            Some((path, query)) => (path, query),
+            None => (without_fragment, ""),
+        };
+        Some(HttpRequest {
+            method: Method::parse(method),
+            url: url.to_owned(),
+            path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+            query: query.to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A response as the core builds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> HttpResponse {
+        // Serializing our own response types cannot fail (no maps with
+        // non-string keys, no failing Serialize impls); fall back to a fixed
+        // body rather than panic if that ever changes.
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| {
+            br#"{"ok":false,"error":{"code":"internal_error","message":"The Worker failed to answer; try again."}}"#
+                .to_vec()
+        });
+        HttpResponse {
+            status,
+            headers: vec![
+                ("Content-Type".to_owned(), "application/json; charset=utf-8".to_owned()),
+                ("Cache-Control".to_owned(), "no-store".to_owned()),
+            ],
+            body,
+        }
+    }
+
+    pub fn empty(status: u16) -> HttpResponse {
+        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_splits_path_and_query() {
+        let req = HttpRequest::new("GET", "https://edge.example/v1/links/a%20b?x=1#frag").unwrap();
+        assert_eq!(req.path, "/v1/links/a%20b");
+        assert_eq!(req.query, "x=1");
+        let bare = HttpRequest::new("GET", "http://127.0.0.1:8787").unwrap();
+        assert_eq!(bare.path, "/");
+        assert_eq!(bare.query, "");
+        let query_only = HttpRequest::new("GET", "http://h?a=b").unwrap();
+        assert_eq!((query_only.path.as_str(), query_only.query.as_str()), ("/", "a=b"));
+        assert!(HttpRequest::new("GET", "not a url").is_none());
+    }
+
+    #[test]
+    fn methods_round_trip() {
+        for name in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert_eq!(Method::parse(name).as_str(), name);
+        }
+        assert_eq!(Method::parse("get"), Method::Other);
+        assert_eq!(Method::parse("BREW"), Method::Other);
+    }
+}

@@ -1,0 +1,61 @@
+// Runs the built Worker (build/) in workerd through Miniflare, in-process,
+// with the same bindings wrangler.toml declares. Loopback only.
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import fs from "node:fs";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** The compatibility date of wrangler.toml, so tests and `make dev` agree. */
+export function compatibilityDate() {
+  const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+}
+
+/** The crate version from Cargo.toml, which /healthz must report. */
+export function crateVersion() {
+  const toml = fs.readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
+  return /^version\s*=\s*"([^"]+)"/m.exec(toml)[1];
+}
+
+/**
+ * Starts the Worker. `vars` are the string settings (vars and secrets alike);
+ * `persist` is a directory for KV that outlives the instance.
+ */
+export async function startWorker({ vars = {}, persist } = {}) {
+  for (const file of ["build/index.js", "build/index_bg.wasm", "build/worker/shim.mjs"]) {
+    if (!fs.existsSync(path.join(ROOT, file))) {
+      throw new Error(`${file} is missing: run \`make build\` (make test does it) first`);
+    }
+  }
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: [
+        { type: "ESModule", path: path.join(ROOT, "build/worker/shim.mjs") },
+        { type: "ESModule", path: path.join(ROOT, "build/index.js") },
+        { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
+      ],
+      modulesRoot: ROOT,
+      compatibilityDate: compatibilityDate(),
+      kvNamespaces: ["CONFIGURE_KV"],
+      ...(persist ? { kvPersist: persist } : {}),
+      bindings: vars,
+      assets: {
+        directory: path.join(ROOT, "www"),
+        binding: "ASSETS",
+        routerConfig: { has_user_worker: true },
+      },
+      host: "127.0.0.1",
+      cf: false,
+    }),
+  );
+  await mf.ready;
+  return {
+    mf,
+    /** fetch against the Worker; `target` is a path like "/healthz". */
+    fetch: (target, init) => mf.dispatchFetch(new URL(target, "http://127.0.0.1:8787"), init),
+    kv: () => mf.getKVNamespace("CONFIGURE_KV"),
+    dispose: () => mf.dispose(),
+  };
+}
