@@ -1,6 +1,6 @@
 # configure-edge: the two commands are `make dev` and `make test`.
 # Every target sets up what it needs first (scripts/setup.sh, idempotent).
-.PHONY: dev test setup build deploy-check clean
+.PHONY: dev test setup build pkg deploy-check clean
 
 ## Run the Worker locally on http://127.0.0.1:8787 (wrangler dev, simulated KV).
 dev:
@@ -17,6 +17,10 @@ setup:
 ## Build the Worker into build/ (worker-build, offline).
 build: setup
 	@bash scripts/build-worker.sh
+
+## Build the npm package configure-edge into pkg/ (the JS/TS helpers) and print its size.
+pkg: setup
+	@bash scripts/build-pkg.sh
 
 ## Check the deploy bundle offline (wrangler deploy --dry-run) and print its size.
 deploy-check: build

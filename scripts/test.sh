@@ -31,11 +31,17 @@ count() {
 }
 
 suite native cargo test --locked
-suite wasm cargo test --locked --target wasm32-unknown-unknown --lib
+# Both shells (worker and js) in one wasm test binary, run in Node.
+suite wasm cargo test --locked --target wasm32-unknown-unknown --lib --features js
+if bash scripts/build-pkg.sh; then
+  suite helpers node --test --test-reporter=tap --test-concurrency=1 tests/conformance/*.test.mjs
+else
+  failed_suites+=("pkg-build")
+fi
 if bash scripts/build-worker.sh; then
   suite e2e node --test --test-reporter=tap --test-concurrency=1 tests/e2e/*.test.mjs
 else
-  failed_suites+=("build")
+  failed_suites+=("worker-build")
 fi
 
 for file in "$logdir"/*.log; do count "$file"; done

@@ -4,6 +4,15 @@
 //! natively; `worker` (the Cloudflare Worker) and `js` (the npm helpers) are
 //! thin shells compiled only for wasm32.
 
+// The helpers: the official SDK's URL and validation rules.
+pub mod agent;
+pub mod configure_error;
+pub mod js_text;
+pub mod phone;
+pub mod redirect;
+pub mod sign_in_url;
+
+// The Worker's request handling.
 pub mod app;
 pub mod error;
 pub mod http;
@@ -12,6 +21,9 @@ pub mod settings;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker;
+
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+mod js;
 
 pub use app::App;
 pub use error::EdgeError;

@@ -1,0 +1,14 @@
+// Node (ESM, Node 20+): the wasm is read from beside this file and
+// instantiated synchronously, so the helpers are ready on import.
+import { readFileSync } from "node:fs";
+import { initSync } from "./wasm/configure_edge.js";
+
+initSync({ module: readFileSync(new URL("./wasm/configure_edge_bg.wasm", import.meta.url)) });
+
+export {
+  signInUrl,
+  validateAgentHandle,
+  normalizePhoneCandidates,
+  validatePhone,
+  resolveSsoRedirectUri,
+} from "./wasm/configure_edge.js";

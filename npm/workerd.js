@@ -1,0 +1,15 @@
+// Cloudflare Workers (wrangler picks this through the "workerd" condition):
+// Workers cannot compile wasm from bytes at run time, so the module is
+// imported (wrangler bundles .wasm imports as compiled modules).
+import wasmModule from "./wasm/configure_edge_bg.wasm";
+import { initSync } from "./wasm/configure_edge.js";
+
+initSync({ module: wasmModule });
+
+export {
+  signInUrl,
+  validateAgentHandle,
+  normalizePhoneCandidates,
+  validatePhone,
+  resolveSsoRedirectUri,
+} from "./wasm/configure_edge.js";

@@ -1,0 +1,59 @@
+//! The official SDK's error vocabulary (`ConfigureError` with a `code`), so
+//! that our helpers and API adapter fail with the same code and message.
+
+use std::fmt;
+
+/// The SDK's error codes that this crate can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    AuthRequired,
+    InvalidInput,
+    NetworkError,
+    RateLimited,
+    NotFound,
+    ServerError,
+    Timeout,
+    AccessDenied,
+    PaymentRequired,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::AuthRequired => "AUTH_REQUIRED",
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::NetworkError => "NETWORK_ERROR",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::ServerError => "SERVER_ERROR",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::AccessDenied => "ACCESS_DENIED",
+            ErrorCode::PaymentRequired => "PAYMENT_REQUIRED",
+        }
+    }
+}
+
+/// A failure with the SDK's code and message text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigureError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ConfigureError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ConfigureError { code, message: message.into() }
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        ConfigureError::new(ErrorCode::InvalidInput, message)
+    }
+}
+
+impl fmt::Display for ConfigureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ConfigureError {}

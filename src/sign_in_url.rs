@@ -1,0 +1,210 @@
+//! Hosted sign-in URLs, byte for byte as the official SDK's
+//! `auth.signInUrl(options)` builds them: the agent in the path, the
+//! parameters in a fixed order, application/x-www-form-urlencoded values.
+
+use crate::agent::AgentHandle;
+use crate::configure_error::ConfigureError;
+use crate::js_text;
+use url::{form_urlencoded, Url};
+
+/// The hosted sign-in origin when none is given.
+pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
+
+pub const ORIGIN_NOT_ABSOLUTE: &str = "signInOrigin must be an absolute URL";
+
+/// The options of a hosted sign-in URL, as strings. `None` is absent and
+/// `Some` is sent, even when empty: the SDK drops only `undefined`, `null` and
+/// `""` *before* stringifying, so a value that stringifies to "" (such as an
+/// empty array) is still sent. Use [`text`] to apply the SDK's rule to a
+/// plain string. For the aliased pairs the first present one wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInUrlOptions {
+    /// The hosted origin; any path, query and fragment are dropped.
+    pub sign_in_origin: Option<String>,
+    pub publishable_key: Option<String>,
+    pub return_to: Option<String>,
+    pub state: Option<String>,
+    pub journey_id: Option<String>,
+    pub display_name: Option<String>,
+    /// Alias of `display_name`, used when that is absent.
+    pub agent_name: Option<String>,
+    pub agent_logo: Option<String>,
+    pub delivery: Option<String>,
+    pub message_line_phone: Option<String>,
+    /// Alias of `message_line_phone`, used when that is absent.
+    pub agent_phone: Option<String>,
+    pub message_body: Option<String>,
+    pub message_complete_url: Option<String>,
+    /// Connector names: each trimmed, empties dropped, joined with `,`. A
+    /// single string is a one-item list.
+    pub connectors: Vec<String>,
+    pub theme: Option<String>,
+}
+
+/// The SDK's rule for a string option: the empty string is absent.
+pub fn text(value: impl Into<String>) -> Option<String> {
+    Some(value.into()).filter(|v| !v.is_empty())
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref()
+}
+
+fn first_present<'a>(first: &'a Option<String>, second: &'a Option<String>) -> Option<&'a str> {
+    present(first).or_else(|| present(second))
+}
+
+/// Trims each connector, drops empties, joins with `,`; `None` when nothing is left.
+pub fn join_connectors<S: AsRef<str>>(items: &[S]) -> Option<String> {
+    let kept: Vec<&str> =
+        items.iter().map(|item| js_text::trim(item.as_ref())).filter(|item| !item.is_empty()).collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
+/// Parses the hosted origin as a WHATWG URL (what `new URL(origin)` does);
+/// `None` is the default origin, an empty string is not a URL.
+pub fn parse_origin(origin: Option<&str>) -> Result<Url, ConfigureError> {
+    let origin = origin.unwrap_or(DEFAULT_SIGN_IN_ORIGIN);
+    Url::parse(origin).map_err(|_| ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE))
+}
+
+/// The query string (without `?`) of a hosted sign-in URL: the parameters
+/// in the SDK's order, application/x-www-form-urlencoded (URLSearchParams
+/// serialization). Empty when no parameter is present.
+pub fn query_string(options: &SignInUrlOptions) -> String {
+    let connectors = join_connectors(&options.connectors);
+    let params: [(&str, Option<&str>); 12] = [
+        ("pk", present(&options.publishable_key)),
+        ("return_to", present(&options.return_to)),
+        ("state", present(&options.state)),
+        ("journey", present(&options.journey_id)),
+        ("agent_name", first_present(&options.display_name, &options.agent_name)),
+        ("agent_logo", present(&options.agent_logo)),
+        ("delivery", present(&options.delivery)),
+        ("message_line_phone", first_present(&options.message_line_phone, &options.agent_phone)),
+        ("message_body", present(&options.message_body)),
+        ("message_complete_url", present(&options.message_complete_url)),
+        ("connectors", connectors.as_deref()),
+        ("theme", present(&options.theme)),
+    ];
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    query.finish()
+}
+
+/// The path of the hosted page for an agent. Handles are `[a-z0-9-]` only,
+/// so `encodeURIComponent` leaves them as they are.
+pub fn agent_path(agent: &AgentHandle) -> String {
+    format!("/{}", agent.as_str())
+}
+
+/// Joins the origin URL (path set, query and fragment cleared) and the query.
+pub fn with_query(base: &str, query: &str) -> String {
+    if query.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{query}")
+    }
+}
+
+/// Builds the hosted sign-in URL for a validated agent. The origin is parsed
+/// with the `url` crate (WHATWG URL); the npm build parses it with the
+/// runtime's own `URL` instead, as the SDK does (src/js.rs).
+pub fn sign_in_url(agent: &AgentHandle, options: &SignInUrlOptions) -> Result<String, ConfigureError> {
+    let mut url = parse_origin(options.sign_in_origin.as_deref())?;
+    // The pathname setter leaves URLs with an opaque path ("mailto:x") alone.
+    if !url.cannot_be_a_base() {
+        url.set_path(&agent_path(agent));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(with_query(url.as_str(), &query_string(options)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> AgentHandle {
+        AgentHandle::parse("my-agent").unwrap()
+    }
+
+    #[test]
+    fn seed_example() {
+        let options = SignInUrlOptions {
+            publishable_key: Some("pk_test_1".into()),
+            delivery: Some("message".into()),
+            display_name: Some("Your Agent".into()),
+            message_line_phone: Some("+1 (415) 555-1234".into()),
+            message_body: Some("done".into()),
+            connectors: vec!["gmail".into(), " calendar ".into(), "".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            sign_in_url(&agent(), &options).unwrap(),
+            "https://sign-in.me/my-agent?pk=pk_test_1&agent_name=Your+Agent&delivery=message\
+             &message_line_phone=%2B1+%28415%29+555-1234&message_body=done&connectors=gmail%2Ccalendar"
+        );
+    }
+
+    #[test]
+    fn no_options_no_query() {
+        assert_eq!(sign_in_url(&agent(), &Default::default()).unwrap(), "https://sign-in.me/my-agent");
+    }
+
+    #[test]
+    fn origin_path_query_and_fragment_are_dropped() {
+        let options = SignInUrlOptions {
+            sign_in_origin: Some("HTTP://User:Pw@Example.COM:80/a/b?c=d#e".into()),
+            state: Some("s t*-._~!".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            sign_in_url(&agent(), &options).unwrap(),
+            "http://User:Pw@example.com/my-agent?state=s+t*-._%7E%21"
+        );
+    }
+
+    #[test]
+    fn aliases_first_non_empty_wins() {
+        let options = SignInUrlOptions {
+            display_name: text(""),
+            agent_name: text("B"),
+            message_line_phone: text("1"),
+            agent_phone: text("2"),
+            ..Default::default()
+        };
+        assert_eq!(
+            sign_in_url(&agent(), &options).unwrap(),
+            "https://sign-in.me/my-agent?agent_name=B&message_line_phone=1"
+        );
+    }
+
+    #[test]
+    fn present_but_empty_is_sent() {
+        let options = SignInUrlOptions { state: Some(String::new()), ..Default::default() };
+        assert_eq!(sign_in_url(&agent(), &options).unwrap(), "https://sign-in.me/my-agent?state=");
+    }
+
+    #[test]
+    fn bad_origin_is_invalid_input() {
+        let options =
+            SignInUrlOptions { sign_in_origin: Some("sign-in.me".into()), ..Default::default() };
+        let err = sign_in_url(&agent(), &options).unwrap_err();
+        assert_eq!((err.code.as_str(), err.message.as_str()), ("INVALID_INPUT", ORIGIN_NOT_ABSOLUTE));
+    }
+
+    #[test]
+    fn opaque_origin_keeps_its_path() {
+        let options = SignInUrlOptions {
+            sign_in_origin: Some("mailto:x@y".into()),
+            theme: Some("dark".into()),
+            ..Default::default()
+        };
+        assert_eq!(sign_in_url(&agent(), &options).unwrap(), "mailto:x@y?theme=dark");
+    }
+}
