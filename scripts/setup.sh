@@ -51,4 +51,18 @@ else
   printf '%s\n' "$lock_hash" > "$stamp"
 fi
 
+# 6. Debian's Chromium, for the browser tests only (`setup.sh --with-browser`,
+#    which `make test` passes): never a browser download of a test tool.
+if [ "${1:-}" = "--with-browser" ]; then
+  if [ -x /usr/bin/chromium ]; then
+    log "chromium: present"
+  else
+    log "installing Debian's chromium (apt, about 150 MB)"
+    as_root=()
+    [ "$(id -u)" -ne 0 ] && as_root=(sudo)
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium
+  fi
+fi
+
 log "set-up complete"

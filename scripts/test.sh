@@ -5,7 +5,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --with-browser || exit 1
 
 logdir="$(mktemp -d)"
 trap 'rm -rf "$logdir"' EXIT
