@@ -15,6 +15,9 @@ pub enum ErrorCode {
     Timeout,
     AccessDenied,
     PaymentRequired,
+    CommitRequired,
+    ToolNotConnected,
+    ToolError,
 }
 
 impl ErrorCode {
@@ -29,6 +32,9 @@ impl ErrorCode {
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::AccessDenied => "ACCESS_DENIED",
             ErrorCode::PaymentRequired => "PAYMENT_REQUIRED",
+            ErrorCode::CommitRequired => "COMMIT_REQUIRED",
+            ErrorCode::ToolNotConnected => "TOOL_NOT_CONNECTED",
+            ErrorCode::ToolError => "TOOL_ERROR",
         }
     }
 }
@@ -38,11 +44,27 @@ impl ErrorCode {
 pub struct ConfigureError {
     pub code: ErrorCode,
     pub message: String,
+    /// The HTTP status of the Configure API's answer, when there was one.
+    pub status: Option<u16>,
 }
 
 impl ConfigureError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ConfigureError { code, message: message.into() }
+        ConfigureError { code, message: message.into(), status: None }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Whether retrying later may succeed (an outage, a timeout, a 5xx or a
+    /// rate limit), as opposed to a definite refusal.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code,
+            ErrorCode::NetworkError | ErrorCode::Timeout | ErrorCode::ServerError | ErrorCode::RateLimited
+        )
     }
 
     pub fn invalid_input(message: impl Into<String>) -> Self {

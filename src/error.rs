@@ -5,7 +5,9 @@
 //! failure can never leak internals (stack traces, upstream bodies, secrets)
 //! and never becomes a panic.
 
+use crate::configure_error::ConfigureError;
 use crate::http::{HttpResponse, Method};
+use crate::store::StoreError;
 use serde_json::json;
 use std::fmt;
 
@@ -25,7 +27,23 @@ pub enum EdgeError {
     /// A setting the route needs is missing or invalid. The name is safe to show;
     /// the value never is.
     NotConfigured { setting: &'static str },
-    /// Something inside the Worker failed (KV, the runtime). The detail goes to
+    /// The agent API's bearer secret is missing or wrong.
+    Unauthorized,
+    /// A browser request from an origin the route does not allow (CORS).
+    OriginNotAllowed,
+    /// The completion token did not validate, belongs to another agent, or
+    /// does not match the posted userId.
+    InvalidToken,
+    /// The journey is unknown, expired or already used.
+    JourneyNotFound,
+    /// The subject has no link.
+    LinkNotFound,
+    /// The Configure API failed or refused us (outage, timeout, 5xx, bad
+    /// answer, our key refused): 502, and nothing was lost.
+    Upstream { step: &'static str, error: ConfigureError },
+    /// Workers KV failed: 503, and nothing was lost.
+    StoreUnavailable { detail: String },
+    /// Something inside the Worker failed (the runtime). The detail goes to
     /// the log through `Display`, never to the client.
     Internal { detail: String },
 }
@@ -47,6 +65,11 @@ impl EdgeError {
             EdgeError::UnsupportedMediaType => 415,
             EdgeError::PayloadTooLarge { .. } => 413,
             EdgeError::NotConfigured { .. } => 503,
+            EdgeError::Unauthorized | EdgeError::InvalidToken => 401,
+            EdgeError::OriginNotAllowed => 403,
+            EdgeError::JourneyNotFound | EdgeError::LinkNotFound => 404,
+            EdgeError::Upstream { .. } => 502,
+            EdgeError::StoreUnavailable { .. } => 503,
             EdgeError::Internal { .. } => 500,
         }
     }
@@ -60,6 +83,13 @@ impl EdgeError {
             EdgeError::UnsupportedMediaType => "unsupported_media_type",
             EdgeError::PayloadTooLarge { .. } => "payload_too_large",
             EdgeError::NotConfigured { .. } => "not_configured",
+            EdgeError::Unauthorized => "unauthorized",
+            EdgeError::OriginNotAllowed => "origin_not_allowed",
+            EdgeError::InvalidToken => "invalid_token",
+            EdgeError::JourneyNotFound => "journey_not_found",
+            EdgeError::LinkNotFound => "link_not_found",
+            EdgeError::Upstream { .. } => "configure_unavailable",
+            EdgeError::StoreUnavailable { .. } => "store_unavailable",
             EdgeError::Internal { .. } => "internal_error",
         }
     }
@@ -80,7 +110,23 @@ impl EdgeError {
                 format!("The body is larger than {limit} bytes.")
             }
             EdgeError::NotConfigured { setting } => {
-                format!("The Worker is missing the setting {setting}.")
+                format!("The Worker's setting {setting} is missing or invalid; see /healthz.")
+            }
+            EdgeError::Unauthorized => {
+                "Missing or wrong bearer secret (Authorization: Bearer <CONFIGURE_EDGE_API_SECRET>).".to_owned()
+            }
+            EdgeError::OriginNotAllowed => "This origin may not call this route.".to_owned(),
+            EdgeError::InvalidToken => {
+                "The sign-in token did not validate for this agent and user.".to_owned()
+            }
+            EdgeError::JourneyNotFound => "The journey is unknown, expired or already used.".to_owned(),
+            EdgeError::LinkNotFound => "No link for this subject.".to_owned(),
+            EdgeError::Upstream { step, error } => format!(
+                "The Configure API failed during {step} ({}); nothing was lost, try again.",
+                error.code.as_str()
+            ),
+            EdgeError::StoreUnavailable { .. } => {
+                "Storage is unavailable; nothing was lost, try again.".to_owned()
             }
             EdgeError::Internal { .. } => "The Worker failed to answer; try again.".to_owned(),
         }
@@ -96,6 +142,12 @@ impl EdgeError {
         if let EdgeError::MethodNotAllowed { allow } = &self {
             response = response.with_header("Allow", &Method::join(allow));
         }
+        if let EdgeError::Unauthorized = &self {
+            response = response.with_header("WWW-Authenticate", "Bearer");
+        }
+        if matches!(self, EdgeError::Upstream { .. } | EdgeError::StoreUnavailable { .. }) {
+            response = response.with_header("Retry-After", "5");
+        }
         response
     }
 }
@@ -106,12 +158,20 @@ impl fmt::Display for EdgeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EdgeError::Internal { detail } => write!(f, "internal error: {detail}"),
+            EdgeError::StoreUnavailable { detail } => write!(f, "store unavailable: {detail}"),
+            EdgeError::Upstream { step, error } => write!(f, "configure api failed during {step}: {error}"),
             other => write!(f, "{} ({})", other.code(), other.public_message()),
         }
     }
 }
 
 impl std::error::Error for EdgeError {}
+
+impl From<StoreError> for EdgeError {
+    fn from(err: StoreError) -> Self {
+        EdgeError::StoreUnavailable { detail: err.to_string() }
+    }
+}
 
 impl From<serde_json::Error> for EdgeError {
     fn from(err: serde_json::Error) -> Self {

@@ -13,9 +13,21 @@ pub mod redirect;
 pub mod sign_in_url;
 
 // The Worker's request handling.
+pub mod clock;
+pub mod seal;
+pub mod records;
+pub mod store;
+
+pub mod api;
 pub mod app;
+pub mod bearer;
+pub mod body;
+pub mod config;
+pub mod cors;
 pub mod error;
+pub mod flows;
 pub mod http;
+pub mod log;
 pub mod routes;
 pub mod settings;
 

@@ -3,36 +3,60 @@
 
 use crate::error::EdgeError;
 use crate::http::Method;
+use percent_encoding::percent_decode_str;
 
 /// A resolved route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// `GET /healthz`: liveness, version, settings presence.
     Healthz,
+    /// `POST /v1/journeys` (agent API).
+    Journeys,
+    /// `POST /v1/identity/resolve` (agent API).
+    IdentityResolve,
+    /// `GET|DELETE /v1/links/{subject}` (agent API); the subject decoded.
+    Link { subject: String },
+    /// `POST|OPTIONS /auth/configure/complete`: the completion webhook.
+    Complete,
 }
 
-/// One path of the table and the methods it takes.
-struct Entry {
-    path: &'static str,
-    methods: &'static [Method],
-    route: Route,
-}
+const LINKS_PREFIX: &str = "/v1/links/";
 
-const TABLE: &[Entry] = &[Entry {
-    path: "/healthz",
-    methods: &[Method::Get, Method::Head],
-    route: Route::Healthz,
-}];
+const EXACT: &[(&str, &[Method], Route)] = &[
+    ("/healthz", &[Method::Get, Method::Head], Route::Healthz),
+    ("/v1/journeys", &[Method::Post], Route::Journeys),
+    ("/v1/identity/resolve", &[Method::Post], Route::IdentityResolve),
+    ("/auth/configure/complete", &[Method::Post, Method::Options], Route::Complete),
+];
+
+const LINK_METHODS: &[Method] = &[Method::Get, Method::Delete];
 
 /// Resolves a method and a (percent-encoded) path to a route: 404 when no
 /// path matches, 405 listing the allowed methods when only the method is wrong.
 pub fn resolve(method: Method, path: &str) -> Result<Route, EdgeError> {
-    let entry = TABLE.iter().find(|entry| entry.path == path).ok_or(EdgeError::NotFound)?;
-    if entry.methods.contains(&method) {
-        Ok(entry.route.clone())
-    } else {
-        Err(EdgeError::MethodNotAllowed { allow: entry.methods.to_vec() })
+    if let Some((_, methods, route)) = EXACT.iter().find(|(p, _, _)| *p == path) {
+        return if methods.contains(&method) {
+            Ok(route.clone())
+        } else {
+            Err(EdgeError::MethodNotAllowed { allow: methods.to_vec() })
+        };
     }
+    if let Some(encoded) = path.strip_prefix(LINKS_PREFIX) {
+        if encoded.is_empty() || encoded.contains('/') {
+            return Err(EdgeError::NotFound);
+        }
+        if !LINK_METHODS.contains(&method) {
+            return Err(EdgeError::MethodNotAllowed { allow: LINK_METHODS.to_vec() });
+        }
+        let subject = percent_decode_str(encoded)
+            .decode_utf8()
+            .map_err(|_| EdgeError::bad_request("subject", "subject must be percent-encoded UTF-8"))?;
+        if subject.len() > crate::flows::journeys::MAX_SUBJECT_LEN {
+            return Err(EdgeError::bad_request("subject", "subject is too long"));
+        }
+        return Ok(Route::Link { subject: subject.into_owned() });
+    }
+    Err(EdgeError::NotFound)
 }
 
 #[cfg(test)]
@@ -53,12 +77,30 @@ mod tests {
                 Err(EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] })
             );
         }
+        assert_eq!(
+            resolve(Method::Get, "/v1/journeys"),
+            Err(EdgeError::MethodNotAllowed { allow: vec![Method::Post] })
+        );
+        assert_eq!(
+            resolve(Method::Post, "/v1/links/a"),
+            Err(EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Delete] })
+        );
     }
 
     #[test]
     fn unknown_paths_are_404() {
-        for path in ["/", "/healthz/", "/HEALTHZ", "/healthz%2F", "//healthz", "/nope"] {
+        for path in ["/", "/healthz/", "/HEALTHZ", "/healthz%2F", "//healthz", "/nope", "/v1/links/", "/v1/links/a/b"] {
             assert_eq!(resolve(Method::Get, path), Err(EdgeError::NotFound), "{path}");
         }
+    }
+
+    #[test]
+    fn link_subjects_are_decoded() {
+        assert_eq!(
+            resolve(Method::Get, "/v1/links/spectrum%3A%2B1%20415%2Fx"),
+            Ok(Route::Link { subject: "spectrum:+1 415/x".into() })
+        );
+        assert_eq!(resolve(Method::Delete, "/v1/links/%C3%A9").unwrap(), Route::Link { subject: "é".into() });
+        assert_eq!(resolve(Method::Get, "/v1/links/%FF").unwrap_err().status(), 400);
     }
 }

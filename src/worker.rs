@@ -1,11 +1,22 @@
 //! The Cloudflare Worker shell (wasm32 only): translate a `worker::Request`
-//! into the core's `HttpRequest`, run `App::handle`, translate the answer
-//! back. No routing or rules live here.
+//! into the core's `HttpRequest`, run `App::handle` with the Workers KV and
+//! Fetch adapters, translate the answer back. No routing or rules live here.
 
+use crate::api::{ApiRequest, ApiResponse, HttpConfigureApi, HttpTransport, RequestBuilder, TransportError};
 use crate::app::App;
+use crate::config::{Config, Required};
 use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::log::Log;
 use crate::settings::SettingSource;
-use worker::{event, Context, Env, Headers, Request, Response};
+use crate::store::{Store, StoreError, KV_MIN_TTL_SECONDS};
+use futures_util::future::{select, Either};
+use futures_util::pin_mut;
+use std::time::Duration;
+use worker::kv::KvStore;
+use worker::{
+    console_warn, event, AbortController, Context, Delay, Env, Fetch, Headers, Method as WorkerMethod, Request,
+    RequestInit, Response,
+};
 
 /// Settings read from the Worker's bindings, vars and secrets.
 struct EnvSettings<'a>(&'a Env);
@@ -21,10 +32,109 @@ impl SettingSource for EnvSettings<'_> {
     }
 }
 
+/// Warnings to the Worker's console (`wrangler tail`, observability).
+struct ConsoleLog;
+
+impl Log for ConsoleLog {
+    fn warn(&self, message: &str) {
+        console_warn!("configure-edge: {}", message);
+    }
+}
+
+/// The `Store` port over Workers KV.
+struct KvAdapter(KvStore);
+
+fn kv_error(operation: &'static str, error: impl std::fmt::Display) -> StoreError {
+    StoreError { operation, detail: error.to_string() }
+}
+
+impl Store for KvAdapter {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.0.get(key).text().await.map_err(|e| kv_error("get", e))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
+        let mut put = self.0.put(key, value).map_err(|e| kv_error("put", e))?;
+        if let Some(ttl) = ttl_seconds {
+            put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECONDS));
+        }
+        put.execute().await.map_err(|e| kv_error("put", e))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await.map_err(|e| kv_error("delete", e))
+    }
+}
+
+/// The `HttpTransport` port over `fetch`, with an abort after the timeout.
+struct FetchTransport;
+
+impl FetchTransport {
+    async fn fetch(request: &ApiRequest, signal: &worker::AbortSignal) -> worker::Result<ApiResponse> {
+        let headers = Headers::new();
+        for (name, value) in &request.headers {
+            headers.set(name, value)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(WorkerMethod::from(request.method.to_owned())).with_headers(headers);
+        if let Some(body) = &request.body {
+            init.with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+        }
+        let outgoing = Request::new_with_init(&request.url, &init)?;
+        let mut response = Fetch::Request(outgoing).send_with_signal(signal).await?;
+        let status = response.status_code();
+        let body = response.text().await?;
+        Ok(ApiResponse { status, body })
+    }
+}
+
+impl HttpTransport for FetchTransport {
+    async fn send(&self, request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, TransportError> {
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let call = Self::fetch(request, &signal);
+        let timer = Delay::from(Duration::from_millis(timeout_ms));
+        pin_mut!(call, timer);
+        match select(call, timer).await {
+            Either::Left((Ok(response), _)) => Ok(response),
+            Either::Left((Err(error), _)) => Err(TransportError::Network(error.to_string())),
+            Either::Right(((), _)) => {
+                controller.abort();
+                Err(TransportError::Timeout)
+            }
+        }
+    }
+}
+
+fn api_for(config: &Config) -> Option<HttpConfigureApi<FetchTransport>> {
+    let (Ok(agent), Ok(api_key)): (&Required<_>, &Required<_>) = (&config.agent, &config.api_key) else {
+        return None;
+    };
+    Some(HttpConfigureApi {
+        requests: RequestBuilder {
+            base_url: config.base_url.clone(),
+            api_key: api_key.clone(),
+            agent: agent.as_str().to_owned(),
+        },
+        transport: FetchTransport,
+        timeout_ms: config.api_timeout_ms,
+    })
+}
+
 #[event(fetch)]
 pub async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let settings = EnvSettings(&env);
-    let app = App { settings: &settings };
+    let config = Config::from_source(&settings);
+    let store = env.kv("CONFIGURE_KV").ok().map(KvAdapter);
+    let api = api_for(&config);
+    let app = App {
+        settings: &settings,
+        config: &config,
+        store: store.as_ref(),
+        api: api.as_ref(),
+        now_ms: js_sys::Date::now() as u64,
+        log: &ConsoleLog,
+    };
     let response = match into_core_request(request).await {
         Ok(core_request) => app.handle(&core_request).await,
         Err(error) => error.into_response(),
@@ -119,7 +229,9 @@ mod tests {
     #[wasm_bindgen_test]
     async fn core_answers_the_same_under_wasm() {
         let settings = std::collections::BTreeMap::<String, String>::new();
-        let app = App { settings: &settings };
+        let config = Config::from_source(&settings);
+        let app: App<'_, KvAdapter, HttpConfigureApi<FetchTransport>> =
+            App { settings: &settings, config: &config, store: None, api: None, now_ms: 0, log: &ConsoleLog };
         let request = HttpRequest::new("DELETE", "https://edge.example/healthz").unwrap();
         let response = app.handle(&request).await;
         assert_eq!(response.status, 405);

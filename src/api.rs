@@ -1,0 +1,396 @@
+//! The Configure API as a port. `ConfigureApi` is what the flows call;
+//! `HttpConfigureApi` implements it over any `HttpTransport` (the Worker's
+//! Fetch adapter, a fake in tests) with the official SDK's exact requests
+//! (method, path, `Content-Type`, `X-API-Key`, `X-Agent`, JSON body) and its
+//! mapping of answers and failures to error codes.
+
+use crate::configure_error::{ConfigureError, ErrorCode};
+use crate::settings::Secret;
+use serde_json::{json, Map, Value};
+
+/// One request to the Configure API, fully built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRequest {
+    pub method: &'static str,
+    pub url: String,
+    /// In the SDK's order: `Content-Type` (when there is a body), `X-API-Key`, `X-Agent`.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+/// The API's answer: status and body text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Why no answer came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// No answer within the timeout (the SDK's abort): `TIMEOUT`.
+    Timeout,
+    /// The fetch itself failed (refused, reset, DNS): `NETWORK_ERROR`.
+    Network(String),
+}
+
+/// Sends one request; the Worker's adapter uses `fetch` with an abort timer.
+#[allow(async_fn_in_trait)]
+pub trait HttpTransport {
+    async fn send(&self, request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, TransportError>;
+}
+
+/// `validateSignInToken`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenValidation {
+    /// True only if the API said exactly `true`.
+    pub valid: bool,
+    pub user_id: Option<String>,
+    /// `tokenUse`/`token_use` was `"agent"`.
+    pub agent_token: bool,
+    pub approved: Option<bool>,
+    pub agent: Option<String>,
+}
+
+/// `exchangeSignInCode`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInExchange {
+    pub token: String,
+    pub user_id: String,
+    pub agent: String,
+    /// False only if the API said exactly `false`.
+    pub approved: bool,
+}
+
+/// `recognizePhone`'s answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhoneRecognition {
+    pub matched: bool,
+    pub recognized: Option<bool>,
+    pub approved: bool,
+    pub linked: bool,
+    pub token: Option<String>,
+    pub user_id: Option<String>,
+    pub agent: Option<String>,
+    pub display_name: Option<String>,
+    pub phone_candidate_count: Option<f64>,
+}
+
+/// `allowSignInReturnTo`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnDestination {
+    pub destination: String,
+    pub created_at: Option<String>,
+    pub deleted: Option<bool>,
+}
+
+/// The Configure API calls the flows need.
+#[allow(async_fn_in_trait)]
+pub trait ConfigureApi {
+    async fn validate(&self, token: &str) -> Result<TokenValidation, ConfigureError>;
+    async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError>;
+    async fn recognize_phone(&self, candidates: &[String]) -> Result<PhoneRecognition, ConfigureError>;
+    async fn allow_return_to(&self, return_to: &str) -> Result<ReturnDestination, ConfigureError>;
+}
+
+pub const VALIDATE_PATH: &str = "/v1/auth/sign-in/validate";
+pub const EXCHANGE_PATH: &str = "/v1/auth/sign-in/exchange";
+pub const RECOGNIZE_PHONE_PATH: &str = "/v1/auth/sign-in/recognize-phone";
+pub const RETURN_DESTINATIONS_PATH: &str = "/v1/auth/sign-in/return-destinations";
+
+/// Builds the SDK's requests for one agent and key.
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub agent: String,
+}
+
+impl RequestBuilder {
+    fn post(&self, path: &str, body: Value) -> ApiRequest {
+        let mut headers = vec![("Content-Type", "application/json".to_owned())];
+        headers.push(("X-API-Key", self.api_key.expose().to_owned()));
+        if !self.agent.is_empty() {
+            headers.push(("X-Agent", self.agent.clone()));
+        }
+        ApiRequest {
+            method: "POST",
+            url: format!("{}{path}", self.base_url),
+            headers,
+            body: Some(body.to_string()),
+        }
+    }
+
+    pub fn validate(&self, token: &str) -> ApiRequest {
+        self.post(VALIDATE_PATH, json!({ "token": token }))
+    }
+    pub fn exchange(&self, code: &str) -> ApiRequest {
+        self.post(EXCHANGE_PATH, json!({ "code": code }))
+    }
+    pub fn recognize_phone(&self, candidates: &[String]) -> ApiRequest {
+        self.post(RECOGNIZE_PHONE_PATH, json!({ "candidates": candidates }))
+    }
+    pub fn allow_return_to(&self, return_to: &str) -> ApiRequest {
+        self.post(RETURN_DESTINATIONS_PATH, json!({ "return_to": return_to }))
+    }
+}
+
+/// `stringValue`: a non-blank string, trimmed.
+fn string_value(object: &Map<String, Value>, key: &str) -> Option<String> {
+    match object.get(key) {
+        Some(Value::String(s)) => {
+            let trimmed = crate::js_text::trim(s);
+            (!trimmed.is_empty()).then(|| trimmed.to_owned())
+        }
+        _ => None,
+    }
+}
+
+fn either(object: &Map<String, Value>, camel: &str, snake: &str) -> Option<String> {
+    string_value(object, camel).or_else(|| string_value(object, snake))
+}
+
+fn bool_value(object: &Map<String, Value>, key: &str) -> Option<bool> {
+    object.get(key).and_then(Value::as_bool)
+}
+
+fn is_true(object: &Map<String, Value>, key: &str) -> bool {
+    bool_value(object, key) == Some(true)
+}
+
+/// The SDK's `ConfigureError.fromResponse` for a non-2xx answer.
+pub fn error_from_response(status: u16, body: &str) -> ConfigureError {
+    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Object(Map::new()));
+    let error = parsed.get("error");
+    if let Some(Value::Object(err)) = error {
+        if let (Some(Value::String(kind)), Some(Value::String(code))) = (err.get("type"), err.get("code")) {
+            let sdk_code = match kind.as_str() {
+                "authentication_error" => ErrorCode::AuthRequired,
+                "invalid_request_error" => ErrorCode::InvalidInput,
+                "permission_error" if code == "commit_required" => ErrorCode::CommitRequired,
+                "permission_error" => ErrorCode::AccessDenied,
+                "tool_error" if code == "tool_not_connected" => ErrorCode::ToolNotConnected,
+                "tool_error" => ErrorCode::ToolError,
+                "rate_limit_error" if code == "quota_exceeded" => ErrorCode::PaymentRequired,
+                "rate_limit_error" => ErrorCode::RateLimited,
+                _ => ErrorCode::ServerError,
+            };
+            let message = err.get("message").and_then(Value::as_str).unwrap_or("Request failed");
+            return ConfigureError::new(sdk_code, message).with_status(status);
+        }
+    }
+    let message = match (error, parsed.get("message")) {
+        (Some(Value::String(text)), _) => text.clone(),
+        (_, Some(Value::String(text))) => text.clone(),
+        _ => "Request failed".to_owned(),
+    };
+    let lower = message.to_lowercase();
+    let code = match status {
+        401 | 403 => ErrorCode::AuthRequired,
+        404 => ErrorCode::NotFound,
+        409 if lower.contains("commit") => ErrorCode::CommitRequired,
+        429 => ErrorCode::RateLimited,
+        s if s >= 500 => ErrorCode::ServerError,
+        _ if lower.contains("not connected") || lower.contains("not linked") => ErrorCode::ToolNotConnected,
+        _ => ErrorCode::InvalidInput,
+    };
+    ConfigureError::new(code, message).with_status(status)
+}
+
+/// The SDK's `fromCatch` for a transport failure.
+pub fn error_from_transport(error: &TransportError) -> ConfigureError {
+    match error {
+        TransportError::Timeout => ConfigureError::new(ErrorCode::Timeout, "Request timed out"),
+        TransportError::Network(message) => ConfigureError::new(ErrorCode::NetworkError, message.clone()),
+    }
+}
+
+/// A 2xx answer's JSON object, or the SDK's failure for it (a body that is
+/// not a JSON object fails as the SDK's `response.json()` would: NETWORK_ERROR).
+pub fn answer_object(response: &ApiResponse) -> Result<Map<String, Value>, ConfigureError> {
+    if !(200..300).contains(&response.status) {
+        return Err(error_from_response(response.status, &response.body));
+    }
+    match serde_json::from_str::<Value>(&response.body) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(ConfigureError::new(ErrorCode::NetworkError, "Configure answered with malformed JSON")
+            .with_status(response.status)),
+    }
+}
+
+pub fn parse_validation(object: &Map<String, Value>) -> TokenValidation {
+    TokenValidation {
+        valid: is_true(object, "valid"),
+        user_id: either(object, "userId", "user_id"),
+        agent_token: object.get("tokenUse").and_then(Value::as_str) == Some("agent")
+            || object.get("token_use").and_then(Value::as_str) == Some("agent"),
+        approved: bool_value(object, "approved"),
+        agent: string_value(object, "agent"),
+    }
+}
+
+pub fn parse_exchange(object: &Map<String, Value>) -> Result<SignInExchange, ConfigureError> {
+    match (string_value(object, "token"), either(object, "userId", "user_id"), string_value(object, "agent")) {
+        (Some(token), Some(user_id), Some(agent)) => Ok(SignInExchange {
+            token,
+            user_id,
+            agent,
+            approved: bool_value(object, "approved") != Some(false),
+        }),
+        _ => Err(ConfigureError::new(
+            ErrorCode::ServerError,
+            "Sign-in exchange response was missing token, userId, or agent",
+        )),
+    }
+}
+
+pub fn parse_recognition(object: &Map<String, Value>, candidate_count: usize) -> PhoneRecognition {
+    let token = string_value(object, "token")
+        .or_else(|| string_value(object, "agentToken"))
+        .or_else(|| string_value(object, "agent_token"));
+    let count = object
+        .get("phoneCandidateCount")
+        .and_then(Value::as_f64)
+        .or_else(|| object.get("phone_candidate_count").and_then(Value::as_f64))
+        .or(Some(candidate_count as f64));
+    PhoneRecognition {
+        matched: is_true(object, "matched"),
+        recognized: bool_value(object, "recognized"),
+        approved: is_true(object, "approved"),
+        linked: is_true(object, "linked"),
+        token,
+        user_id: either(object, "userId", "user_id"),
+        agent: string_value(object, "agent"),
+        display_name: either(object, "displayName", "display_name"),
+        phone_candidate_count: count,
+    }
+}
+
+pub fn parse_return_destination(object: &Map<String, Value>) -> ReturnDestination {
+    ReturnDestination {
+        destination: string_value(object, "destination").unwrap_or_default(),
+        created_at: either(object, "createdAt", "created_at"),
+        deleted: bool_value(object, "deleted"),
+    }
+}
+
+/// `ConfigureApi` over HTTP.
+pub struct HttpConfigureApi<T: HttpTransport> {
+    pub requests: RequestBuilder,
+    pub transport: T,
+    pub timeout_ms: u64,
+}
+
+impl<T: HttpTransport> HttpConfigureApi<T> {
+    async fn call(&self, request: ApiRequest) -> Result<Map<String, Value>, ConfigureError> {
+        let response = self
+            .transport
+            .send(&request, self.timeout_ms)
+            .await
+            .map_err(|e| error_from_transport(&e))?;
+        answer_object(&response)
+    }
+}
+
+fn required(value: &str, name: &str) -> Result<(), ConfigureError> {
+    if crate::js_text::trim(value).is_empty() {
+        Err(ConfigureError::invalid_input(format!("{name} is required")))
+    } else {
+        Ok(())
+    }
+}
+
+impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
+    async fn validate(&self, token: &str) -> Result<TokenValidation, ConfigureError> {
+        required(token, "token")?;
+        Ok(parse_validation(&self.call(self.requests.validate(token)).await?))
+    }
+
+    async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError> {
+        required(code, "code")?;
+        parse_exchange(&self.call(self.requests.exchange(code)).await?)
+    }
+
+    async fn recognize_phone(&self, candidates: &[String]) -> Result<PhoneRecognition, ConfigureError> {
+        let object = self.call(self.requests.recognize_phone(candidates)).await?;
+        Ok(parse_recognition(&object, candidates.len()))
+    }
+
+    async fn allow_return_to(&self, return_to: &str) -> Result<ReturnDestination, ConfigureError> {
+        required(return_to, "returnTo")?;
+        Ok(parse_return_destination(&self.call(self.requests.allow_return_to(return_to)).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> RequestBuilder {
+        RequestBuilder { base_url: "https://api.example".into(), api_key: Secret::new("sk_test_1"), agent: "my-agent".into() }
+    }
+
+    #[test]
+    fn requests_match_the_sdk() {
+        let request = builder().validate("tok\"en\n");
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.url, "https://api.example/v1/auth/sign-in/validate");
+        assert_eq!(
+            request.headers,
+            vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("X-API-Key", "sk_test_1".to_owned()),
+                ("X-Agent", "my-agent".to_owned())
+            ]
+        );
+        assert_eq!(request.body.as_deref(), Some(r#"{"token":"tok\"en\n"}"#));
+        assert_eq!(builder().recognize_phone(&["+1".into(), "a".into()]).body.as_deref(), Some(r#"{"candidates":["+1","a"]}"#));
+        assert_eq!(builder().allow_return_to("https://x/cb").body.as_deref(), Some(r#"{"return_to":"https://x/cb"}"#));
+    }
+
+    #[test]
+    fn structured_errors_map_by_type() {
+        let e = error_from_response(401, r#"{"error":{"type":"authentication_error","code":"bad_key","message":"Bad key"}}"#);
+        assert_eq!((e.code, e.message.as_str(), e.status), (ErrorCode::AuthRequired, "Bad key", Some(401)));
+        let e = error_from_response(429, r#"{"error":{"type":"rate_limit_error","code":"quota_exceeded","message":"q"}}"#);
+        assert_eq!(e.code, ErrorCode::PaymentRequired);
+        let e = error_from_response(500, r#"{"error":{"type":"weird","code":"x"}}"#);
+        assert_eq!((e.code, e.message.as_str()), (ErrorCode::ServerError, "Request failed"));
+    }
+
+    #[test]
+    fn legacy_errors_map_by_status() {
+        assert_eq!(error_from_response(403, "{}").code, ErrorCode::AuthRequired);
+        assert_eq!(error_from_response(404, "not json").code, ErrorCode::NotFound);
+        assert_eq!(error_from_response(429, r#"{"error":"slow down"}"#).message, "slow down");
+        assert_eq!(error_from_response(503, "<html>").code, ErrorCode::ServerError);
+        assert_eq!(error_from_response(400, r#"{"message":"Tool not connected"}"#).code, ErrorCode::ToolNotConnected);
+        assert_eq!(error_from_response(400, "{}").code, ErrorCode::InvalidInput);
+    }
+
+    #[test]
+    fn answers_parse_like_the_sdk() {
+        let ok = |body: &str| answer_object(&ApiResponse { status: 200, body: body.into() }).unwrap();
+        let v = parse_validation(&ok(r#"{"valid":"true","user_id":" u1 ","token_use":"agent","agent":"a"}"#));
+        assert!(!v.valid, "only exactly true is valid");
+        assert_eq!(v.user_id.as_deref(), Some("u1"));
+        assert!(v.agent_token);
+        assert_eq!(
+            parse_exchange(&ok(r#"{"token":"t","userId":"u"}"#)).unwrap_err().message,
+            "Sign-in exchange response was missing token, userId, or agent"
+        );
+        assert!(parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":null}"#)).unwrap().approved);
+        let r = parse_recognition(&ok(r#"{"approved":true,"agent_token":"t","display_name":"D"}"#), 3);
+        assert_eq!((r.token.as_deref(), r.display_name.as_deref(), r.phone_candidate_count), (Some("t"), Some("D"), Some(3.0)));
+        for bad in ["", "null", "[1]", "{", "\"x\""] {
+            let err = answer_object(&ApiResponse { status: 200, body: bad.into() }).unwrap_err();
+            assert_eq!(err.code, ErrorCode::NetworkError, "{bad}");
+        }
+    }
+
+    #[test]
+    fn transport_failures_map_to_timeout_and_network() {
+        assert_eq!(error_from_transport(&TransportError::Timeout).code, ErrorCode::Timeout);
+        assert_eq!(error_from_transport(&TransportError::Network("refused".into())).code, ErrorCode::NetworkError);
+    }
+}

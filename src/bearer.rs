@@ -1,0 +1,57 @@
+//! The agent API's bearer check: `Authorization: Bearer <secret>`, compared
+//! in constant time (over SHA-256 digests, so the length does not leak either).
+
+use crate::error::EdgeError;
+use crate::http::HttpRequest;
+use crate::settings::Secret;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError> {
+    let presented = request
+        .header("authorization")
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or(EdgeError::Unauthorized)?;
+    let matches: bool = Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(secret.expose().as_bytes())).into();
+    if matches {
+        Ok(())
+    } else {
+        Err(EdgeError::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(header: Option<&str>) -> HttpRequest {
+        let request = HttpRequest::new("POST", "http://h/v1/journeys").unwrap();
+        match header {
+            Some(value) => request.with_header("Authorization", value),
+            None => request,
+        }
+    }
+
+    #[test]
+    fn accepts_only_the_exact_secret() {
+        let secret = Secret::new("0123456789abcdef-secret");
+        assert!(authorize(&with(Some("Bearer 0123456789abcdef-secret")), &secret).is_ok());
+        assert!(authorize(&with(Some("bearer   0123456789abcdef-secret ")), &secret).is_ok());
+        for bad in [
+            None,
+            Some(""),
+            Some("Bearer"),
+            Some("Bearer "),
+            Some("Basic 0123456789abcdef-secret"),
+            Some("Bearer 0123456789abcdef-secreT"),
+            Some("Bearer 0123456789abcdef-secre"),
+            Some("Bearer 0123456789abcdef-secrett"),
+            Some("0123456789abcdef-secret"),
+        ] {
+            assert_eq!(authorize(&with(bad), &secret), Err(EdgeError::Unauthorized), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The settings, parsed and validated once per request: a value of the right
+//! shape, or a problem that names the setting (never its value).
+
+use crate::agent::AgentHandle;
+use crate::error::EdgeError;
+use crate::seal::Keyring;
+use crate::settings::{Secret, SettingSource};
+use url::Url;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
+pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
+pub const DEFAULT_API_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
+
+/// A setting that is missing or unusable, with a reason safe to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingProblem {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+/// A required setting: its parsed value, or why not.
+pub type Required<T> = Result<T, SettingProblem>;
+
+#[derive(Debug)]
+pub struct Config {
+    pub agent: Required<AgentHandle>,
+    pub api_key: Required<Secret>,
+    pub publishable_key: Option<String>,
+    /// The Configure API, without a trailing slash.
+    pub base_url: String,
+    /// Allowed hosted sign-in origins; the first builds URLs.
+    pub sign_in_origins: Vec<String>,
+    pub api_secret: Required<Secret>,
+    pub sealing_keys: Required<Keyring>,
+    /// This Worker's public origin, when set.
+    pub public_url: Option<String>,
+    pub allowed_return_origins: Vec<String>,
+    pub api_timeout_ms: u64,
+    pub journey_ttl_seconds: u64,
+    /// Settings that are set but invalid (missing required ones show up when used).
+    pub problems: Vec<SettingProblem>,
+}
+
+fn text(source: &dyn SettingSource, name: &str) -> Option<String> {
+    source.text(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn missing(setting: &'static str) -> SettingProblem {
+    SettingProblem { setting, reason: "not set".to_owned() }
+}
+
+/// `scheme://host[:port]` of an http(s) URL with no path, query, fragment
+/// or credentials; the normalized origin.
+pub fn parse_origin(value: &str) -> Result<String, String> {
+    let url = Url::parse(value).map_err(|_| "not an absolute URL".to_owned())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be http or https".to_owned());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("must be an origin (no path, query or fragment)".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".to_owned());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+impl Config {
+    pub fn from_source(source: &dyn SettingSource) -> Config {
+        let mut problems = Vec::new();
+        let mut invalid = |setting: &'static str, reason: String| {
+            let problem = SettingProblem { setting, reason };
+            problems.push(problem.clone());
+            problem
+        };
+
+        let agent = match text(source, "CONFIGURE_AGENT") {
+            None => Err(missing("CONFIGURE_AGENT")),
+            Some(value) => AgentHandle::parse(&value).map_err(|e| invalid("CONFIGURE_AGENT", e.message)),
+        };
+        let api_key = text(source, "CONFIGURE_API_KEY").map(Secret::new).ok_or_else(|| missing("CONFIGURE_API_KEY"));
+        let api_secret = match text(source, "CONFIGURE_EDGE_API_SECRET") {
+            None => Err(missing("CONFIGURE_EDGE_API_SECRET")),
+            Some(value) if value.len() < 16 => {
+                Err(invalid("CONFIGURE_EDGE_API_SECRET", "must be at least 16 characters".to_owned()))
+            }
+            Some(value) => Ok(Secret::new(value)),
+        };
+        let sealing_keys = match text(source, "CONFIGURE_EDGE_SEALING_KEYS") {
+            None => Err(missing("CONFIGURE_EDGE_SEALING_KEYS")),
+            Some(value) => Keyring::parse(&value).map_err(|e| invalid("CONFIGURE_EDGE_SEALING_KEYS", e.to_string())),
+        };
+
+        let base_url = match text(source, "CONFIGURE_BASE_URL") {
+            None => DEFAULT_BASE_URL.to_owned(),
+            Some(value) => match Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => {
+                    value.trim_end_matches('/').to_owned()
+                }
+                _ => {
+                    invalid("CONFIGURE_BASE_URL", "must be an http(s) URL without a query".to_owned());
+                    DEFAULT_BASE_URL.to_owned()
+                }
+            },
+        };
+
+        let mut origin_list = |setting: &'static str, value: Option<String>| -> Vec<String> {
+            let mut origins = Vec::new();
+            for item in value.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|i| !i.is_empty()) {
+                match parse_origin(item) {
+                    Ok(origin) if !origins.contains(&origin) => origins.push(origin),
+                    Ok(_) => {}
+                    Err(reason) => {
+                        invalid(setting, format!("an entry {reason}"));
+                    }
+                }
+            }
+            origins
+        };
+        let mut sign_in_origins =
+            origin_list("CONFIGURE_SIGN_IN_ORIGIN", text(source, "CONFIGURE_SIGN_IN_ORIGIN"));
+        if sign_in_origins.is_empty() {
+            sign_in_origins.push(DEFAULT_SIGN_IN_ORIGIN.to_owned());
+        }
+        let allowed_return_origins =
+            origin_list("ALLOWED_RETURN_ORIGINS", text(source, "ALLOWED_RETURN_ORIGINS"));
+
+        let public_url = text(source, "PUBLIC_URL").and_then(|value| {
+            parse_origin(value.trim_end_matches('/')).map_err(|reason| invalid("PUBLIC_URL", reason)).ok()
+        });
+
+        let mut number = |setting: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            match text(source, setting) {
+                None => default,
+                Some(value) => match value.parse::<u64>() {
+                    Ok(n) if range.contains(&n) => n,
+                    _ => {
+                        invalid(setting, format!("must be a whole number from {} to {}", range.start(), range.end()));
+                        default
+                    }
+                },
+            }
+        };
+        let api_timeout_ms = number("CONFIGURE_API_TIMEOUT_MS", DEFAULT_API_TIMEOUT_MS, 1..=120_000);
+        let journey_ttl_seconds =
+            number("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", DEFAULT_JOURNEY_TTL_SECONDS, 1..=7 * 24 * 3600);
+
+        Config {
+            agent,
+            api_key,
+            publishable_key: text(source, "CONFIGURE_PUBLISHABLE_KEY"),
+            base_url,
+            sign_in_origins,
+            api_secret,
+            sealing_keys,
+            public_url,
+            allowed_return_origins,
+            api_timeout_ms,
+            journey_ttl_seconds,
+            problems,
+        }
+    }
+}
+
+/// A required setting for a route, or the route's 503.
+pub fn require<T>(setting: &Required<T>) -> Result<&T, EdgeError> {
+    setting.as_ref().map_err(|problem| EdgeError::NotConfigured { setting: problem.setting })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let source: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_source(&source)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]);
+        assert_eq!(c.base_url, DEFAULT_BASE_URL);
+        assert_eq!(c.sign_in_origins, vec!["https://sign-in.me"]);
+        assert_eq!(c.api_timeout_ms, 10_000);
+        assert_eq!(c.journey_ttl_seconds, 900);
+        assert_eq!(c.agent.unwrap_err().setting, "CONFIGURE_AGENT");
+        assert!(c.problems.is_empty(), "missing is not invalid");
+    }
+
+    #[test]
+    fn parses_and_normalizes() {
+        let c = config(&[
+            ("CONFIGURE_AGENT", "my-agent"),
+            ("CONFIGURE_BASE_URL", "http://127.0.0.1:9999/"),
+            ("CONFIGURE_SIGN_IN_ORIGIN", "https://Sign-In.me, http://127.0.0.1:9999 ,https://sign-in.me"),
+            ("PUBLIC_URL", "https://edge.example.com/"),
+            ("ALLOWED_RETURN_ORIGINS", "https://app.example:443"),
+            ("CONFIGURE_API_TIMEOUT_MS", "250"),
+        ]);
+        assert_eq!(c.agent.unwrap().as_str(), "my-agent");
+        assert_eq!(c.base_url, "http://127.0.0.1:9999");
+        assert_eq!(c.sign_in_origins, vec!["https://sign-in.me", "http://127.0.0.1:9999"]);
+        assert_eq!(c.public_url.as_deref(), Some("https://edge.example.com"));
+        assert_eq!(c.allowed_return_origins, vec!["https://app.example"]);
+        assert_eq!(c.api_timeout_ms, 250);
+    }
+
+    #[test]
+    fn invalid_values_are_problems_that_never_echo_the_value() {
+        let c = config(&[
+            ("CONFIGURE_AGENT", "API"),
+            ("CONFIGURE_EDGE_SEALING_KEYS", "k1:not-a-key-secret-material"),
+            ("CONFIGURE_EDGE_API_SECRET", "short"),
+            ("CONFIGURE_API_TIMEOUT_MS", "-5"),
+            ("ALLOWED_RETURN_ORIGINS", "https://app.example/path"),
+        ]);
+        let names: Vec<_> = c.problems.iter().map(|p| p.setting).collect();
+        assert_eq!(
+            names,
+            vec![
+                "CONFIGURE_AGENT",
+                "CONFIGURE_EDGE_API_SECRET",
+                "CONFIGURE_EDGE_SEALING_KEYS",
+                "ALLOWED_RETURN_ORIGINS",
+                "CONFIGURE_API_TIMEOUT_MS"
+            ]
+        );
+        let all = format!("{:?}", c.problems);
+        assert!(!all.contains("not-a-key-secret-material") && !all.contains("short\""));
+        assert_eq!(c.api_timeout_ms, DEFAULT_API_TIMEOUT_MS);
+    }
+}

@@ -1,0 +1,91 @@
+//! Links: a subject's Configure token, sealed at rest. Shared by the
+//! completion webhook, identity resolution and the web callback, so every
+//! flow stores a link the same way.
+
+use crate::clock::iso8601;
+use crate::error::EdgeError;
+use crate::log::Log;
+use crate::records::{link_key, parse_record, LinkRecord, LinkSource, RECORD_VERSION};
+use crate::seal::Keyring;
+use crate::store::Store;
+use serde::Serialize;
+
+/// A link as the agent API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    pub subject: String,
+    pub user_id: String,
+    pub token: String,
+    pub linked_at: String,
+    pub source: LinkSource,
+}
+
+/// What a link is made of.
+pub struct NewLink<'a> {
+    pub subject: &'a str,
+    pub token: &'a str,
+    pub user_id: &'a str,
+    pub agent: &'a str,
+    pub source: LinkSource,
+}
+
+/// Seals the token and writes the subject's link (replacing any earlier one).
+pub async fn store_link<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    link: NewLink<'_>,
+    now_ms: u64,
+) -> Result<LinkRecord, EdgeError> {
+    let key = link_key(link.subject);
+    let sealed_token = keyring
+        .seal(link.token.as_bytes(), &key)
+        .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })?;
+    let record = LinkRecord {
+        v: RECORD_VERSION,
+        user_id: link.user_id.to_owned(),
+        agent: link.agent.to_owned(),
+        sealed_token,
+        linked_at: iso8601(now_ms),
+        source: link.source,
+    };
+    store.put(&key, &serde_json::to_string(&record)?, None).await?;
+    Ok(record)
+}
+
+/// The subject's link, if there is a readable one. A record of another
+/// version, or one that no key of the ring opens, is logged and treated as
+/// absent.
+pub async fn read_link<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    subject: &str,
+    log: &dyn Log,
+) -> Result<Option<Link>, EdgeError> {
+    let key = link_key(subject);
+    let Some(text) = store.get(&key).await? else {
+        return Ok(None);
+    };
+    let Some(record) = parse_record::<LinkRecord>(&text) else {
+        log.warn(&format!("unreadable link record at {key} (unknown version or shape)"));
+        return Ok(None);
+    };
+    match keyring.open_text(&record.sealed_token, &key) {
+        Ok(token) => Ok(Some(Link {
+            subject: subject.to_owned(),
+            user_id: record.user_id,
+            token,
+            linked_at: record.linked_at,
+            source: record.source,
+        })),
+        Err(error) => {
+            log.warn(&format!("link record at {key} does not open ({error:?})"));
+            Ok(None)
+        }
+    }
+}
+
+pub async fn delete_link<S: Store>(store: &S, subject: &str) -> Result<(), EdgeError> {
+    store.delete(&link_key(subject)).await?;
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! The flows: one file each, async functions over the `Store` and
+//! `ConfigureApi` ports, so the order of effects and every failure path is
+//! tested natively with fault injection.
+
+pub mod complete;
+pub mod identity;
+pub mod journeys;
+pub mod links;
+
+use crate::error::EdgeError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// An unguessable identifier: 32 random bytes, base64url (43 characters).
+pub fn random_id() -> Result<String, EdgeError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| EdgeError::Internal { detail: "no randomness".to_owned() })?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,127 @@
+//! What the Worker keeps in KV, and under which keys. The schema:
+//!
+//! | key | value | expires |
+//! |---|---|---|
+//! | `journey:<b64url(sha256(journeyId))>` | `JourneyRecord` | KV TTL and `expiresAt` |
+//! | `link:<b64url(sha256(subject))>` | `LinkRecord` | never (until deleted) |
+//!
+//! Keys are fixed-length and never contain caller text. Values are versioned
+//! JSON (`v`); secrets and identifiers inside them (the token, the journey's
+//! subject) are sealed (seal.rs) with the KV key as associated data, so no
+//! token, subject or journey id is stored in plain text. A record of an
+//! unknown version or that does not open is treated as absent (and logged).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The record version this code writes and reads.
+pub const RECORD_VERSION: u32 = 1;
+
+fn hashed(prefix: &str, value: &str) -> String {
+    format!("{prefix}:{}", URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes())))
+}
+
+pub fn journey_key(journey_id: &str) -> String {
+    hashed("journey", journey_id)
+}
+
+pub fn link_key(subject: &str) -> String {
+    hashed("link", subject)
+}
+
+/// A pending message sign-in: which subject the completion links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JourneyRecord {
+    pub v: u32,
+    /// The subject, sealed.
+    pub sealed_subject: String,
+    pub created_at: u64,
+    /// Milliseconds since the epoch; past it the journey is gone, whatever KV says.
+    pub expires_at: u64,
+}
+
+/// How a link came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSource {
+    /// The completion webhook of a message journey.
+    Webhook,
+    /// Phone recognition during identity resolution.
+    PhoneRecognition,
+    /// The return-code callback of the web flow.
+    Callback,
+}
+
+impl LinkSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkSource::Webhook => "webhook",
+            LinkSource::PhoneRecognition => "phone_recognition",
+            LinkSource::Callback => "callback",
+        }
+    }
+}
+
+/// A subject's linked Configure token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkRecord {
+    pub v: u32,
+    pub user_id: String,
+    pub agent: String,
+    /// The agent token, sealed.
+    pub sealed_token: String,
+    /// RFC 3339.
+    pub linked_at: String,
+    pub source: LinkSource,
+}
+
+/// Parses a stored record of the current version; anything else is `None`.
+pub fn parse_record<T: for<'de> Deserialize<'de>>(text: &str) -> Option<T> {
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let version: Version = serde_json::from_str(text).ok()?;
+    if version.v != RECORD_VERSION {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_fixed_length_and_hide_the_input() {
+        let a = link_key("spectrum:+14155551234");
+        let b = link_key(&"x".repeat(10_000));
+        assert_eq!(a.len(), b.len());
+        assert!(a.starts_with("link:") && !a.contains("4155551234"));
+        assert_eq!(journey_key("j").len(), "journey:".len() + 43);
+        assert_ne!(link_key("a"), link_key("b"));
+    }
+
+    #[test]
+    fn records_of_other_versions_are_absent() {
+        let link = LinkRecord {
+            v: 1,
+            user_id: "u".into(),
+            agent: "a".into(),
+            sealed_token: "k1.x".into(),
+            linked_at: "2026-01-01T00:00:00.000Z".into(),
+            source: LinkSource::Webhook,
+        };
+        let text = serde_json::to_string(&link).unwrap();
+        assert!(text.contains("\"sealedToken\"") && text.contains("\"source\":\"webhook\""));
+        assert_eq!(parse_record::<LinkRecord>(&text), Some(link));
+        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":1", "\"v\":2")), None);
+        assert_eq!(parse_record::<LinkRecord>("{}"), None);
+        assert_eq!(parse_record::<LinkRecord>("not json"), None);
+        assert_eq!(parse_record::<LinkRecord>("{\"v\":1}"), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! Sealing secrets at rest: AES-256-GCM, a fresh 96-bit nonce per write, the
+//! KV key as associated data (a sealed value moved to another key does not
+//! open), and the key id in front so keys can be rotated.
+//!
+//! Sealed form: `<keyId>.<base64url(nonce ‖ ciphertext ‖ tag)>`.
+//! Keyring setting: `id:base64key[,id:base64key...]`, 32-byte keys; the
+//! first key seals new writes, every key opens.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::Aes256Gcm;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use std::fmt;
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// Why a keyring setting was refused. Never carries key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyringError {
+    Empty,
+    /// Entry number `index` (from 1) is not `id:base64key`.
+    Malformed { index: usize },
+    /// The id is empty or has characters other than `[A-Za-z0-9_-]`.
+    BadId { index: usize },
+    /// The key is not base64 of exactly 32 bytes.
+    BadKey { index: usize },
+    DuplicateId { index: usize },
+}
+
+impl fmt::Display for KeyringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyringError::Empty => write!(f, "no keys; expected id:base64key[,id:base64key...]"),
+            KeyringError::Malformed { index } => write!(f, "entry {index} is not id:base64key"),
+            KeyringError::BadId { index } => {
+                write!(f, "entry {index}: the id must be letters, digits, '-' or '_'")
+            }
+            KeyringError::BadKey { index } => {
+                write!(f, "entry {index}: the key must be base64 of exactly 32 bytes")
+            }
+            KeyringError::DuplicateId { index } => write!(f, "entry {index}: the id is used twice"),
+        }
+    }
+}
+
+/// Why a sealed value did not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenError {
+    /// Not `<keyId>.<base64url>` or too short to hold a nonce and a tag.
+    Malformed,
+    /// Sealed under a key id the keyring does not hold (retired key).
+    UnknownKey,
+    /// The tag does not verify: wrong key, another KV key, or tampering.
+    Forged,
+}
+
+struct SealingKey {
+    id: String,
+    cipher: Aes256Gcm,
+}
+
+/// The sealing keys. `Debug` shows the ids only.
+pub struct Keyring {
+    keys: Vec<SealingKey>,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
+        f.debug_struct("Keyring").field("ids", &ids).finish_non_exhaustive()
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Keyring {
+    /// Parses `id:base64key[,id:base64key...]` (standard or URL-safe base64,
+    /// padding optional). Whitespace around entries is ignored.
+    pub fn parse(setting: &str) -> Result<Keyring, KeyringError> {
+        let mut keys: Vec<SealingKey> = Vec::new();
+        for (i, entry) in setting.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+            let index = i + 1;
+            let (id, key) = entry.split_once(':').ok_or(KeyringError::Malformed { index })?;
+            let (id, key) = (id.trim(), key.trim());
+            if !valid_id(id) {
+                return Err(KeyringError::BadId { index });
+            }
+            if keys.iter().any(|k| k.id == id) {
+                return Err(KeyringError::DuplicateId { index });
+            }
+            let bytes = decode_base64_any(key).ok_or(KeyringError::BadKey { index })?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyringError::BadKey { index })?;
+            keys.push(SealingKey { id: id.to_owned(), cipher });
+        }
+        if keys.is_empty() {
+            return Err(KeyringError::Empty);
+        }
+        Ok(Keyring { keys })
+    }
+
+    /// The id of the key that seals new writes.
+    pub fn current_id(&self) -> &str {
+        &self.keys[0].id
+    }
+
+    /// Seals `plaintext` under the current key, bound to `context` (the KV key).
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<String, SealError> {
+        let key = &self.keys[0];
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SealError::Randomness)?;
+        let sealed = key
+            .cipher
+            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: context.as_bytes() })
+            .map_err(|_| SealError::Cipher)?;
+        let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&sealed);
+        Ok(format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(blob)))
+    }
+
+    /// Opens a value sealed by any key of the ring, bound to `context`.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, OpenError> {
+        let (id, body) = sealed.split_once('.').ok_or(OpenError::Malformed)?;
+        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| OpenError::Malformed)?;
+        if blob.len() < NONCE_LEN + TAG_LEN {
+            return Err(OpenError::Malformed);
+        }
+        let key = self.keys.iter().find(|k| k.id == id).ok_or(OpenError::UnknownKey)?;
+        let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError::Malformed)?;
+        key.cipher
+            .decrypt(&nonce.into(), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .map_err(|_| OpenError::Forged)
+    }
+
+    /// Opens a sealed UTF-8 string.
+    pub fn open_text(&self, sealed: &str, context: &str) -> Result<String, OpenError> {
+        String::from_utf8(self.open(sealed, context)?).map_err(|_| OpenError::Malformed)
+    }
+}
+
+/// Why sealing failed (the runtime, never the input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealError {
+    Randomness,
+    Cipher,
+}
+
+fn decode_base64_any(text: &str) -> Option<Vec<u8>> {
+    let unpadded = text.trim_end_matches('=');
+    URL_SAFE_NO_PAD
+        .decode(unpadded)
+        .ok()
+        .or_else(|| STANDARD.decode(text).ok())
+        .or_else(|| base64::engine::general_purpose::STANDARD_NO_PAD.decode(unpadded).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> String {
+        STANDARD.encode([byte; 32])
+    }
+
+    #[test]
+    fn seals_and_opens_bound_to_context() {
+        let ring = Keyring::parse(&format!("k1:{}", key(1))).unwrap();
+        let sealed = ring.seal(b"token-value", "link:abc").unwrap();
+        assert!(sealed.starts_with("k1."));
+        assert!(!sealed.contains("token-value"));
+        assert_eq!(ring.open(&sealed, "link:abc").unwrap(), b"token-value");
+        assert_eq!(ring.open(&sealed, "link:other"), Err(OpenError::Forged));
+    }
+
+    #[test]
+    fn fresh_nonce_each_seal() {
+        let ring = Keyring::parse(&format!("k1:{}", key(1))).unwrap();
+        assert_ne!(ring.seal(b"x", "c").unwrap(), ring.seal(b"x", "c").unwrap());
+    }
+
+    #[test]
+    fn rotation_old_keys_open_first_key_seals() {
+        let old = Keyring::parse(&format!("old:{}", key(1))).unwrap();
+        let sealed_old = old.seal(b"v", "c").unwrap();
+        let rotated = Keyring::parse(&format!("new:{}, old:{}", key(2), key(1))).unwrap();
+        assert_eq!(rotated.open(&sealed_old, "c").unwrap(), b"v");
+        assert!(rotated.seal(b"v", "c").unwrap().starts_with("new."));
+        let retired = Keyring::parse(&format!("new:{}", key(2))).unwrap();
+        assert_eq!(retired.open(&sealed_old, "c"), Err(OpenError::UnknownKey));
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let ring = Keyring::parse(&format!("k1:{}", key(7))).unwrap();
+        let sealed = ring.seal(b"secret", "c").unwrap();
+        let mut bytes = sealed.into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert!(matches!(ring.open(&tampered, "c"), Err(OpenError::Forged | OpenError::Malformed)));
+        for junk in ["", "k1", "k1.", "k1.@@@", "k1.AAAA", "nodot"] {
+            assert!(ring.open(junk, "c").is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn keyring_errors_name_the_entry_never_the_key() {
+        assert_eq!(Keyring::parse("").unwrap_err(), KeyringError::Empty);
+        assert_eq!(Keyring::parse("nocolon").unwrap_err(), KeyringError::Malformed { index: 1 });
+        assert_eq!(Keyring::parse(&format!("a b:{}", key(1))).unwrap_err(), KeyringError::BadId { index: 1 });
+        assert_eq!(Keyring::parse("k1:c2hvcnQ=").unwrap_err(), KeyringError::BadKey { index: 1 });
+        assert_eq!(
+            Keyring::parse(&format!("k1:{},k1:{}", key(1), key(2))).unwrap_err(),
+            KeyringError::DuplicateId { index: 2 }
+        );
+        let url_safe = URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        assert!(Keyring::parse(&format!("k1:{url_safe}")).is_ok());
+        let debug = format!("{:?}", Keyring::parse(&format!("k1:{}", key(9))).unwrap());
+        assert!(debug.contains("k1") && !debug.contains(&key(9)));
+    }
+}

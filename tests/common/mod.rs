@@ -1,0 +1,176 @@
+//! Shared native test fixtures: a Configure API fake with fault injection,
+//! settings, and a one-call helper around `App::handle`.
+#![allow(dead_code)]
+
+use configure_edge::api::{ConfigureApi, PhoneRecognition, ReturnDestination, SignInExchange, TokenValidation};
+use configure_edge::config::Config;
+use configure_edge::configure_error::{ConfigureError, ErrorCode};
+use configure_edge::log::MemoryLog;
+use configure_edge::store::MemoryStore;
+use configure_edge::{App, HttpRequest, HttpResponse};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+pub const AGENT: &str = "my-agent";
+pub const SECRET: &str = "test-api-secret-0123456789";
+pub const SEALING_KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+pub const NOW: u64 = 1_795_872_054_000;
+
+/// A Configure API stand-in: knows some tokens and phones, fails on demand,
+/// records every call.
+#[derive(Default)]
+pub struct FakeApi {
+    /// token -> (userId, agent)
+    pub tokens: RefCell<BTreeMap<String, (String, String)>>,
+    /// phone candidate -> (token, userId, agent)
+    pub phones: RefCell<BTreeMap<String, (String, String, String)>>,
+    /// When set, every call fails with this error.
+    pub failure: RefCell<Option<ConfigureError>>,
+    pub calls: RefCell<Vec<String>>,
+}
+
+impl FakeApi {
+    pub fn with_token(self, token: &str, user_id: &str, agent: &str) -> Self {
+        self.tokens.borrow_mut().insert(token.into(), (user_id.into(), agent.into()));
+        self
+    }
+    pub fn with_phone(self, phone: &str, token: &str, user_id: &str, agent: &str) -> Self {
+        self.phones.borrow_mut().insert(phone.into(), (token.into(), user_id.into(), agent.into()));
+        self
+    }
+    pub fn fail_with(&self, code: ErrorCode) {
+        *self.failure.borrow_mut() = Some(ConfigureError::new(code, "injected"));
+    }
+    pub fn heal(&self) {
+        *self.failure.borrow_mut() = None;
+    }
+    fn check(&self, call: String) -> Result<(), ConfigureError> {
+        self.calls.borrow_mut().push(call);
+        match self.failure.borrow().clone() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ConfigureApi for FakeApi {
+    async fn validate(&self, token: &str) -> Result<TokenValidation, ConfigureError> {
+        self.check(format!("validate {token}"))?;
+        Ok(match self.tokens.borrow().get(token) {
+            Some((user, agent)) => TokenValidation {
+                valid: true,
+                user_id: Some(user.clone()),
+                agent_token: true,
+                approved: Some(true),
+                agent: Some(agent.clone()),
+            },
+            None => TokenValidation { valid: false, user_id: None, agent_token: false, approved: None, agent: None },
+        })
+    }
+    async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError> {
+        self.check(format!("exchange {code}"))?;
+        Err(ConfigureError::invalid_input("unknown code"))
+    }
+    async fn recognize_phone(&self, candidates: &[String]) -> Result<PhoneRecognition, ConfigureError> {
+        self.check(format!("recognize {}", candidates.join(",")))?;
+        let phones = self.phones.borrow();
+        let hit = candidates.iter().find_map(|c| phones.get(c));
+        Ok(PhoneRecognition {
+            matched: hit.is_some(),
+            recognized: Some(hit.is_some()),
+            approved: hit.is_some(),
+            linked: hit.is_some(),
+            token: hit.map(|h| h.0.clone()),
+            user_id: hit.map(|h| h.1.clone()),
+            agent: hit.map(|h| h.2.clone()),
+            display_name: hit.map(|_| "Pat".to_owned()),
+            phone_candidate_count: Some(candidates.len() as f64),
+        })
+    }
+    async fn allow_return_to(&self, return_to: &str) -> Result<ReturnDestination, ConfigureError> {
+        self.check(format!("allow {return_to}"))?;
+        Ok(ReturnDestination { destination: return_to.into(), created_at: None, deleted: None })
+    }
+}
+
+pub fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = [
+        ("CONFIGURE_KV", ""),
+        ("CONFIGURE_AGENT", AGENT),
+        ("CONFIGURE_API_KEY", "sk_test_native"),
+        ("CONFIGURE_EDGE_API_SECRET", SECRET),
+        ("CONFIGURE_EDGE_SEALING_KEYS", SEALING_KEYS),
+        ("CONFIGURE_PUBLISHABLE_KEY", "pk_test_native"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        map.insert(k.to_string(), v.to_string());
+    }
+    map
+}
+
+/// Everything one test needs: settings, store, API, log, clock.
+pub struct Harness {
+    pub source: BTreeMap<String, String>,
+    pub config: Config,
+    pub store: MemoryStore,
+    pub api: FakeApi,
+    pub log: MemoryLog,
+    pub now: std::cell::Cell<u64>,
+}
+
+impl Harness {
+    pub fn new(api: FakeApi) -> Harness {
+        Harness::with_settings(api, &[])
+    }
+    pub fn with_settings(api: FakeApi, extra: &[(&str, &str)]) -> Harness {
+        let source = settings(extra);
+        let config = Config::from_source(&source);
+        let store = MemoryStore::new();
+        store.set_now(NOW);
+        Harness { source, config, store, api, log: MemoryLog::default(), now: std::cell::Cell::new(NOW) }
+    }
+    pub fn advance(&self, ms: u64) {
+        self.now.set(self.now.get() + ms);
+        self.store.set_now(self.now.get());
+    }
+    pub fn call(&self, request: HttpRequest) -> HttpResponse {
+        let app = App {
+            settings: &self.source,
+            config: &self.config,
+            store: Some(&self.store),
+            api: Some(&self.api),
+            now_ms: self.now.get(),
+            log: &self.log,
+        };
+        pollster::block_on(app.handle(&request))
+    }
+}
+
+pub fn agent_post(path: &str, body: &str) -> HttpRequest {
+    HttpRequest::new("POST", &format!("https://edge.example{path}"))
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"))
+        .with_header("Content-Type", "application/json")
+        .with_body(body)
+}
+
+pub fn agent_get(path: &str) -> HttpRequest {
+    HttpRequest::new("GET", &format!("https://edge.example{path}"))
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"))
+}
+
+pub fn webhook(body: &str) -> HttpRequest {
+    HttpRequest::new("POST", "https://edge.example/auth/configure/complete")
+        .unwrap()
+        .with_header("Origin", "https://sign-in.me")
+        .with_header("Content-Type", "application/json")
+        .with_body(body)
+}
+
+pub fn json(response: &HttpResponse) -> serde_json::Value {
+    serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,331 @@
+//! The message-agent flow natively, through `App::handle` with an in-memory
+//! store and a fake Configure API: every route's success and error paths,
+//! the order of effects under injected faults, replay and expiry.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use configure_edge::configure_error::ErrorCode;
+use configure_edge::store::Faults;
+use configure_edge::HttpRequest;
+use serde_json::Value;
+
+fn create_journey(h: &Harness, subject: &str) -> String {
+    let response = h.call(agent_post("/v1/journeys", &format!(r#"{{"subject":"{subject}","connectors":["gmail"," calendar "],"displayName":"Your Agent","messageLinePhone":"(415) 555-1234","theme":"dark"}}"#)));
+    assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
+    json(&response)["journeyId"].as_str().unwrap().to_owned()
+}
+
+fn completion(token: &str, user: &str, journey: &str) -> String {
+    format!(r#"{{"token":"{token}","userId":"{user}","agent":"{AGENT}","journeyId":"{journey}"}}"#)
+}
+
+fn link_of(h: &Harness, subject: &str) -> Value {
+    let response = h.call(agent_get(&format!("/v1/links/{subject}")));
+    if response.status == 404 {
+        return Value::Null;
+    }
+    assert_eq!(response.status, 200);
+    json(&response)
+}
+
+#[test]
+fn journey_answers_the_hosted_url() {
+    let h = Harness::with_settings(FakeApi::default(), &[("PUBLIC_URL", "https://agent-edge.example")]);
+    let response = h.call(agent_post("/v1/journeys", r#"{"subject":"spectrum:1","connectors":["gmail"," calendar "],"displayName":"Your Agent","messageLinePhone":"(415) 555-1234","messageBody":"done","theme":"dark"}"#));
+    assert_eq!(response.status, 201);
+    let body = json(&response);
+    let id = body["journeyId"].as_str().unwrap();
+    assert_eq!(id.len(), 43);
+    assert_eq!(body["expiresAt"], "2026-11-28T13:35:54.000Z");
+    assert_eq!(
+        body["url"],
+        format!(
+            "https://sign-in.me/my-agent?pk=pk_test_native&journey={id}&agent_name=Your+Agent&delivery=message\
+             &message_line_phone=%2B4155551234&message_body=done\
+             &message_complete_url=https%3A%2F%2Fagent-edge.example%2Fauth%2Fconfigure%2Fcomplete\
+             &connectors=gmail%2Ccalendar&theme=dark"
+        )
+    );
+    // Nothing in KV in plain text.
+    for (key, value) in h.store.entries() {
+        assert!(!key.contains(id) && !value.contains(id) && !value.contains("spectrum:1"), "{key} {value}");
+    }
+}
+
+#[test]
+fn journey_webhook_url_defaults_to_the_request_origin() {
+    let h = Harness::new(FakeApi::default());
+    let request = HttpRequest::new("POST", "http://127.0.0.1:8787/v1/journeys")
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"))
+        .with_header("Content-Type", "application/json")
+        .with_body(r#"{"subject":"s"}"#);
+    let body = json(&h.call(request));
+    assert!(body["url"].as_str().unwrap().contains("message_complete_url=http%3A%2F%2F127.0.0.1%3A8787%2Fauth%2Fconfigure%2Fcomplete"));
+}
+
+#[test]
+fn journey_input_errors_name_the_field() {
+    let h = Harness::new(FakeApi::default());
+    for (body, field) in [
+        (r#"{}"#, "subject"),
+        (r#"{"subject":"  "}"#, "subject"),
+        (r#"{"subject":5}"#, "subject"),
+        (r#"{"subject":"s","connectors":[1]}"#, "connectors"),
+        (r#"{"subject":"s","theme":"blue"}"#, "theme"),
+        (r#"{"subject":"s","messageLinePhone":"12"}"#, "messageLinePhone"),
+        (r#"{"subject":"s","displayName":false}"#, "displayName"),
+    ] {
+        let response = h.call(agent_post("/v1/journeys", body));
+        assert_eq!(response.status, 400, "{body}");
+        assert_eq!(json(&response)["error"]["field"], field, "{body}");
+    }
+    let response = h.call(agent_post("/v1/journeys", "{not json"));
+    assert_eq!(response.status, 400);
+    let wrong_type = agent_post("/v1/journeys", "{}").with_header("Content-Type", "text/plain");
+    let mut wrong_type = wrong_type;
+    wrong_type.headers.retain(|(k, v)| !(k == "content-type" && v == "application/json"));
+    assert_eq!(h.call(wrong_type).status, 415);
+    let big = format!(r#"{{"subject":"{}"}}"#, "x".repeat(70_000));
+    assert_eq!(h.call(agent_post("/v1/journeys", &big)).status, 413);
+    assert!(h.store.entries().is_empty(), "no journey written on bad input");
+}
+
+#[test]
+fn agent_api_needs_the_bearer_secret() {
+    let h = Harness::new(FakeApi::default());
+    for auth in [None, Some("Bearer wrong"), Some(&*format!("Bearer {SECRET}x")), Some(&*format!("Basic {SECRET}"))] {
+        let mut request = HttpRequest::new("POST", "https://edge.example/v1/journeys")
+            .unwrap()
+            .with_header("Content-Type", "application/json")
+            .with_body(r#"{"subject":"s"}"#);
+        if let Some(auth) = auth {
+            request = request.with_header("Authorization", auth);
+        }
+        let response = h.call(request);
+        assert_eq!(response.status, 401, "{auth:?}");
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(json(&response)["error"]["code"], "unauthorized");
+    }
+    let response = h.call(HttpRequest::new("GET", "https://edge.example/v1/links/s").unwrap());
+    assert_eq!(response.status, 401);
+}
+
+#[test]
+fn completion_links_the_subject_then_replay_is_404() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "space-1");
+    let response = h.call(webhook(&completion("tok-1", "user-1", &journey)));
+    assert_eq!(response.status, 200);
+    assert_eq!(json(&response), serde_json::json!({"ok": true, "linked": true}));
+    assert_eq!(response.header("access-control-allow-origin"), Some("https://sign-in.me"));
+    assert_eq!(response.header("vary"), Some("Origin"));
+    let link = link_of(&h, "space-1");
+    assert_eq!(link["token"], "tok-1");
+    assert_eq!(link["userId"], "user-1");
+    assert_eq!(link["source"], "webhook");
+    assert_eq!(link["subject"], "space-1");
+
+    // Replay: 404 and the link unchanged.
+    let replay = h.call(webhook(&completion("tok-1", "user-1", &journey)));
+    assert_eq!(replay.status, 404);
+    assert_eq!(json(&replay)["ok"], false);
+    assert_eq!(json(&replay)["linked"], false);
+    assert_eq!(link_of(&h, "space-1"), link);
+
+    // No token, subject or journey id in plain text.
+    for (key, value) in h.store.entries() {
+        for secret in ["tok-1", "space-1", journey.as_str()] {
+            assert!(!key.contains(secret) && !value.contains(secret), "{secret} in {key}={value}");
+        }
+    }
+}
+
+#[test]
+fn completion_refuses_bad_tokens_with_401() {
+    let h = Harness::new(
+        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token("tok-other", "user-1", "other-agent"),
+    );
+    let journey = create_journey(&h, "space-1");
+    for body in [
+        completion("unknown-token", "user-1", &journey),
+        completion("tok-other", "user-1", &journey),
+        completion("tok-1", "user-2", &journey),
+        format!(r#"{{"token":"tok-1","userId":"user-1","agent":"another","journeyId":"{journey}"}}"#),
+    ] {
+        let response = h.call(webhook(&body));
+        assert_eq!(response.status, 401, "{body}");
+        assert_eq!(json(&response)["ok"], false);
+        assert_eq!(json(&response)["linked"], false);
+    }
+    assert_eq!(link_of(&h, "space-1"), Value::Null);
+    // The journey is still usable.
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+}
+
+#[test]
+fn completion_of_unknown_or_expired_journey_is_404() {
+    let h = Harness::with_settings(
+        FakeApi::default().with_token("tok-1", "user-1", AGENT),
+        &[("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", "30")],
+    );
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", "no-such-journey"))).status, 404);
+    let journey = create_journey(&h, "space-1");
+    h.advance(31_000);
+    let response = h.call(webhook(&completion("tok-1", "user-1", &journey)));
+    assert_eq!(response.status, 404, "past its own expiresAt even while KV still holds it");
+}
+
+#[test]
+fn completion_input_errors() {
+    let h = Harness::new(FakeApi::default());
+    let missing = h.call(webhook(r#"{"token":"t","journeyId":"j"}"#));
+    assert_eq!(missing.status, 400);
+    assert_eq!(json(&missing)["error"]["field"], "userId");
+    assert_eq!(json(&missing)["linked"], false);
+    let mut plain = webhook("{}");
+    plain.headers.retain(|(k, _)| k != "content-type");
+    assert_eq!(h.call(plain.with_header("Content-Type", "text/plain")).status, 415);
+    let big = format!(r#"{{"token":"{}"}}"#, "t".repeat(20_000));
+    assert_eq!(h.call(webhook(&big)).status, 413);
+}
+
+#[test]
+fn webhook_cors_is_for_the_sign_in_origins_only() {
+    let h = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_SIGN_IN_ORIGIN", "https://sign-in.me,http://127.0.0.1:9999")]);
+    let preflight = |origin: &str| {
+        h.call(
+            HttpRequest::new("OPTIONS", "https://edge.example/auth/configure/complete")
+                .unwrap()
+                .with_header("Origin", origin)
+                .with_header("Access-Control-Request-Method", "POST")
+                .with_header("Access-Control-Request-Headers", "content-type"),
+        )
+    };
+    let ok = preflight("http://127.0.0.1:9999");
+    assert_eq!(ok.status, 204);
+    assert_eq!(ok.header("access-control-allow-origin"), Some("http://127.0.0.1:9999"));
+    assert_eq!(ok.header("access-control-allow-headers"), Some("Content-Type"));
+    let refused = preflight("https://evil.example");
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    assert_eq!(refused.header("vary"), Some("Origin"));
+    let mut post = webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#);
+    post.headers.retain(|(k, _)| k != "origin");
+    let post = post.with_header("Origin", "https://evil.example");
+    assert_eq!(h.call(post).status, 403);
+}
+
+#[test]
+fn configure_outage_and_kv_failures_lose_nothing() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "space-1");
+
+    for code in [ErrorCode::NetworkError, ErrorCode::Timeout, ErrorCode::ServerError] {
+        h.api.fail_with(code);
+        let response = h.call(webhook(&completion("tok-1", "user-1", &journey)));
+        assert_eq!(response.status, 502, "{code:?}");
+        assert_eq!(json(&response)["linked"], false);
+        assert_eq!(response.header("retry-after"), Some("5"));
+    }
+    h.api.heal();
+
+    h.store.set_faults(Faults { get: true, ..Faults::default() });
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503);
+    h.store.set_faults(Faults { put: true, ..Faults::default() });
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503);
+    assert_eq!(link_of(&h, "space-1"), Value::Null);
+
+    // A failing delete after the link is written: still a success.
+    h.store.set_faults(Faults { delete: true, ..Faults::default() });
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    h.store.set_faults(Faults::default());
+    assert_eq!(link_of(&h, "space-1")["token"], "tok-1");
+    assert!(h.log.0.borrow().iter().any(|w| w.contains("not deleted")));
+}
+
+#[test]
+fn identity_prefers_the_stored_link_then_phone_then_external_id() {
+    let h = Harness::new(
+        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_phone("+14155551234", "tok-phone", "user-9", AGENT),
+    );
+    // Nothing known: the fallback.
+    let fallback = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s1"}"#)));
+    assert_eq!(
+        fallback,
+        serde_json::json!({"externalId":"edge:s1","linked":false,"approved":false,"recognized":false,"source":"external_id"})
+    );
+    // Phone recognition stores an approved token as the subject's link.
+    let phone = json(&h.call(agent_post(
+        "/v1/identity/resolve",
+        r#"{"subject":"s1","externalId":"spectrum:s1","phoneCandidates":[" +14155551234 ","+14155551234",""]}"#,
+    )));
+    assert_eq!(phone["source"], "phone_recognition");
+    assert_eq!(phone["token"], "tok-phone");
+    assert_eq!(phone["recognized"], true);
+    assert_eq!(phone["displayName"], "Pat");
+    assert_eq!(phone["externalId"], "spectrum:s1");
+    assert_eq!(h.api.calls.borrow().last().unwrap(), "recognize +14155551234");
+    assert_eq!(link_of(&h, "s1")["source"], "phone_recognition");
+    // Then the stored link wins, without a Configure call.
+    let calls = h.api.calls.borrow().len();
+    let stored = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s1"}"#)));
+    assert_eq!(stored["source"], "token");
+    assert_eq!(stored["token"], "tok-phone");
+    assert_eq!(h.api.calls.borrow().len(), calls, "the hot path makes no API call");
+}
+
+#[test]
+fn identity_validates_only_when_asked_and_reports_failed_steps() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "s1");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+
+    let valid = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s1","validateToken":true}"#)));
+    assert_eq!((valid["source"].as_str(), valid["userId"].as_str()), (Some("token"), Some("user-1")));
+
+    h.api.fail_with(ErrorCode::ServerError);
+    let failed = json(&h.call(agent_post(
+        "/v1/identity/resolve",
+        r#"{"subject":"s1","validateToken":true,"phoneCandidates":["+14155550000"]}"#,
+    )));
+    assert_eq!(failed["source"], "external_id");
+    assert_eq!(failed["errors"][0]["step"], "token_validation");
+    assert_eq!(failed["errors"][0]["code"], "SERVER_ERROR");
+    assert_eq!(failed["errors"][1]["step"], "phone_recognition");
+    h.api.heal();
+    assert_eq!(link_of(&h, "s1")["token"], "tok-1", "a failed validation keeps the link");
+}
+
+#[test]
+fn identity_ignores_recognitions_for_another_agent() {
+    let h = Harness::new(FakeApi::default().with_phone("+14155551234", "tok-x", "user-x", "other-agent"));
+    let body = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s","phoneCandidates":["+14155551234"]}"#)));
+    assert_eq!(body["source"], "external_id");
+    assert_eq!(body["errors"][0]["code"], "AGENT_MISMATCH");
+    assert_eq!(link_of(&h, "s"), Value::Null);
+}
+
+#[test]
+fn links_get_and_delete() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    assert_eq!(h.call(agent_get("/v1/links/nobody")).status, 404);
+    let journey = create_journey(&h, "a/b c");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    assert_eq!(link_of(&h, "a%2Fb%20c")["subject"], "a/b c");
+    let delete = HttpRequest::new("DELETE", "https://edge.example/v1/links/a%2Fb%20c")
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"));
+    assert_eq!(h.call(delete).status, 204);
+    assert_eq!(h.call(agent_get("/v1/links/a%2Fb%20c")).status, 404);
+}
+
+#[test]
+fn missing_settings_answer_503_naming_the_setting() {
+    let h = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "")]);
+    let response = h.call(agent_post("/v1/journeys", r#"{"subject":"s"}"#));
+    assert_eq!(response.status, 503);
+    assert!(json(&response)["error"]["message"].as_str().unwrap().contains("CONFIGURE_EDGE_SEALING_KEYS"));
+}
