@@ -26,5 +26,27 @@ VARS
   log "wrote .dev.vars with generated local secrets"
 fi
 
+# The value of a setting in .dev.vars (empty when unset).
+dev_var() { sed -n "s/^$1=//p" .dev.vars | tail -1; }
+
+args=(--ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state --show-interactive-dev-session=false)
+
+# Local mode: without a real CONFIGURE_API_KEY in .dev.vars, the Worker talks
+# to the local Configure stand-in (tests/standin/), never to Configure.
+if [ -z "$(dev_var CONFIGURE_API_KEY)" ]; then
+  STANDIN_PORT="${STANDIN_PORT:-8788}"
+  standin="http://127.0.0.1:$STANDIN_PORT"
+  agent="$(dev_var CONFIGURE_AGENT)"
+  agent="${agent:-local-agent}"
+  node tests/standin/configure-standin.mjs --port "$STANDIN_PORT" --api-key sk_local_standin --agent "$agent" &
+  standin_pid=$!
+  trap 'kill "$standin_pid" 2>/dev/null || true' EXIT INT TERM
+  args+=(--var "CONFIGURE_API_KEY:sk_local_standin" --var "CONFIGURE_BASE_URL:$standin"
+         --var "CONFIGURE_SIGN_IN_ORIGIN:$standin" --var "CONFIGURE_AGENT:$agent")
+  [ -z "$(dev_var CONFIGURE_PUBLISHABLE_KEY)" ] && args+=(--var "CONFIGURE_PUBLISHABLE_KEY:pk_local_standin")
+  log "LOCAL MODE: no CONFIGURE_API_KEY in .dev.vars, so the Worker uses the Configure stand-in on $standin (agent $agent)"
+fi
+
 log "serving on http://127.0.0.1:$PORT (health: http://127.0.0.1:$PORT/healthz)"
-exec wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state --show-interactive-dev-session=false
+log "agent API secret: the CONFIGURE_EDGE_API_SECRET line of .dev.vars"
+wrangler dev "${args[@]}"

@@ -39,6 +39,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     spec("PUBLIC_URL", SettingKind::Var),
     spec("ALLOWED_RETURN_ORIGINS", SettingKind::Var),
     spec("CONFIGURE_API_TIMEOUT_MS", SettingKind::Var),
+    spec("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", SettingKind::Var),
     spec("CONFIGURE_OAUTH_CLIENT_ID", SettingKind::Var),
     spec("CONFIGURE_OAUTH_CLIENT_SECRET", SettingKind::Secret),
     spec("CONFIGURE_ACCOUNTS_ORIGIN", SettingKind::Var),

@@ -1,0 +1,260 @@
+// A local stand-in of the Configure API (the endpoints of the project's
+// protocol notes), for tests and `make dev`. It listens on 127.0.0.1 only,
+// answers with realistic JSON, records every request, and can be told to
+// fail: down, slow, 5xx, malformed JSON, every token invalid, or tokens of
+// another agent.
+//
+// In-process:  const standin = await startStandin({ apiKey, agent });
+// As a process: node tests/standin/configure-standin.mjs --port 8788 --api-key sk_... --agent my-agent
+//               (controlled over HTTP under /__standin/, see CONTROL below)
+
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+/** Failure modes, as `setMode(name, { delayMs })` or POST /__standin/mode. */
+export const MODES = ["ok", "down", "slow", "5xx", "malformed", "invalid-token", "other-agent"];
+
+function id(prefix) {
+  return `${prefix}_${randomBytes(18).toString("base64url")}`;
+}
+
+function apiError(status, type, code, message) {
+  return { status, body: { error: { type, code, message }, request_id: id("req") } };
+}
+
+export async function startStandin({ apiKey = "sk_test_standin", agent = "my-agent", port = 0, quiet = true } = {}) {
+  const tokens = new Map(); // token -> { userId, agent, approved }
+  const codes = new Map(); // code -> { userId, agent, approved }
+  const phones = new Map(); // E.164 -> { userId, approved, displayName }
+  const destinations = new Map(); // return_to -> createdAt
+  const requests = [];
+  let mode = { name: "ok", delayMs: 0 };
+  const sockets = new Set();
+  // Slow answers wait here; a mode change or close wakes them, so nothing
+  // keeps the process alive after a test.
+  const sleepers = new Set();
+  const sleep = (ms) =>
+    new Promise((resolve) => {
+      const sleeper = { timer: setTimeout(() => wake(sleeper), ms), resolve };
+      sleepers.add(sleeper);
+    });
+  const wake = (sleeper) => {
+    clearTimeout(sleeper.timer);
+    sleepers.delete(sleeper);
+    sleeper.resolve();
+  };
+  const wakeAll = () => [...sleepers].forEach(wake);
+
+  const state = {
+    issueToken({ userId = id("user"), agent: tokenAgent = agent, approved = true } = {}) {
+      const token = id("cfgtok");
+      tokens.set(token, { userId, agent: tokenAgent, approved });
+      return { token, userId };
+    },
+    issueCode({ userId = id("user"), agent: codeAgent = agent, approved = true } = {}) {
+      const code = id("cfgsic");
+      codes.set(code, { userId, agent: codeAgent, approved });
+      return { code, userId };
+    },
+    registerPhone(phone, { userId = id("user"), approved = true, displayName = "Pat Example" } = {}) {
+      phones.set(phone, { userId, approved, displayName });
+      return { phone, userId };
+    },
+    setMode(name, { delayMs = 0 } = {}) {
+      if (!MODES.includes(name)) throw new Error(`unknown mode ${name}`);
+      mode = { name, delayMs };
+      wakeAll();
+    },
+    get requests() {
+      return requests;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+  };
+
+  // The Configure API itself: [status, JSON body] for a parsed request.
+  function answer(method, path, body) {
+    if (method === "POST" && path === "/v1/auth/sign-in/validate") {
+      const entry = tokens.get(body?.token);
+      if (mode.name === "invalid-token" || !entry) return { status: 200, body: { valid: false } };
+      return {
+        status: 200,
+        body: {
+          valid: true,
+          user_id: entry.userId,
+          token_use: "agent",
+          approved: entry.approved,
+          agent: mode.name === "other-agent" ? "other-agent" : entry.agent,
+        },
+      };
+    }
+    if (method === "POST" && path === "/v1/auth/sign-in/exchange") {
+      const entry = codes.get(body?.code);
+      if (!entry) return apiError(400, "invalid_request_error", "invalid_code", "The sign-in code is invalid, expired or used.");
+      codes.delete(body.code); // single use
+      const token = id("cfgtok");
+      tokens.set(token, { userId: entry.userId, agent: entry.agent, approved: entry.approved });
+      return {
+        status: 200,
+        body: { token, user_id: entry.userId, agent: mode.name === "other-agent" ? "other-agent" : entry.agent, approved: entry.approved, token_use: "agent" },
+      };
+    }
+    if (method === "POST" && path === "/v1/auth/sign-in/recognize-phone") {
+      const candidates = Array.isArray(body?.candidates) ? body.candidates : [];
+      const hit = candidates.map((c) => [c, phones.get(c)]).find(([, entry]) => entry);
+      if (!hit) {
+        return { status: 200, body: { matched: false, recognized: false, approved: false, linked: false, phone_candidate_count: candidates.length } };
+      }
+      const [, entry] = hit;
+      const token = entry.approved ? state.issueToken({ userId: entry.userId }).token : undefined;
+      return {
+        status: 200,
+        body: {
+          matched: true,
+          recognized: true,
+          approved: entry.approved,
+          linked: entry.approved,
+          ...(token ? { token } : {}),
+          user_id: entry.userId,
+          agent: mode.name === "other-agent" ? "other-agent" : agent,
+          display_name: entry.displayName,
+          phone_candidate_count: candidates.length,
+        },
+      };
+    }
+    if (path === "/v1/auth/sign-in/return-destinations") {
+      if (method === "GET") {
+        return {
+          status: 200,
+          body: { destinations: [...destinations].map(([destination, created_at]) => ({ destination, created_at })) },
+        };
+      }
+      const returnTo = body?.return_to;
+      if (typeof returnTo !== "string" || !/^https?:\/\//.test(returnTo)) {
+        return apiError(400, "invalid_request_error", "invalid_return_to", "return_to must be an absolute http(s) URL.");
+      }
+      if (method === "POST") {
+        if (!destinations.has(returnTo)) destinations.set(returnTo, new Date().toISOString());
+        return { status: 200, body: { destination: returnTo, created_at: destinations.get(returnTo) } };
+      }
+      if (method === "DELETE") {
+        const existed = destinations.delete(returnTo);
+        return { status: 200, body: { destination: returnTo, deleted: existed } };
+      }
+    }
+    return apiError(404, "invalid_request_error", "not_found", `No route ${method} ${path}`);
+  }
+
+  // CONTROL: /__standin/{tokens,codes,phones,mode,requests} for out-of-process use.
+  function control(method, path, body) {
+    if (method === "POST" && path === "/__standin/tokens") return state.issueToken(body ?? {});
+    if (method === "POST" && path === "/__standin/codes") return state.issueCode(body ?? {});
+    if (method === "POST" && path === "/__standin/phones") return state.registerPhone(body.phone, body);
+    if (method === "POST" && path === "/__standin/mode") {
+      state.setMode(body.mode, body);
+      return { mode: body.mode };
+    }
+    if (method === "GET" && path === "/__standin/requests") return { requests };
+    if (method === "DELETE" && path === "/__standin/requests") {
+      state.clearRequests();
+      return { cleared: true };
+    }
+    return undefined;
+  }
+
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const path = new URL(req.url, "http://127.0.0.1").pathname;
+    const send = (status, body, raw) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(raw ?? JSON.stringify(body));
+    };
+
+    if (path.startsWith("/__standin/")) {
+      try {
+        const result = control(req.method, path, json);
+        return result === undefined ? send(404, { error: "no such control" }) : send(200, result);
+      } catch (error) {
+        return send(400, { error: String(error.message) });
+      }
+    }
+
+    requests.push({ method: req.method, path, headers: { ...req.headers }, body: text, json });
+    if (mode.name === "slow") await sleep(mode.delayMs || 30_000);
+    if (res.destroyed) return;
+    if (mode.name === "5xx") {
+      const { status, body } = apiError(503, "api_error", "unavailable", "Configure is temporarily unavailable.");
+      return send(status, body);
+    }
+    if (mode.name === "malformed") return send(200, undefined, '{"valid": tru');
+    if (req.headers["x-api-key"] !== apiKey) {
+      const { status, body } = apiError(401, "authentication_error", "invalid_api_key", "Invalid API key.");
+      return send(status, body);
+    }
+    const { status, body } = answer(req.method, path, json);
+    send(status, body);
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  const listen = (p) => new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(p, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve(server.address().port);
+    });
+  });
+  const boundPort = await listen(port);
+  const stop = () =>
+    new Promise((resolve) => {
+      wakeAll();
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+
+  if (!quiet) console.log(`Configure stand-in on http://127.0.0.1:${boundPort} (agent ${agent})`);
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${boundPort}`,
+    port: boundPort,
+    /** Stops listening: calls now fail as a network error, as in an outage. */
+    down: async () => {
+      mode = { name: "down", delayMs: 0 };
+      await stop();
+    },
+    /** Listens again on the same port, answering normally. */
+    up: async () => {
+      mode = { name: "ok", delayMs: 0 };
+      if (!server.listening) await listen(boundPort);
+    },
+    close: stop,
+  });
+}
+
+// As a process (make dev): flags --port, --api-key, --agent.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const flag = (name, fallback) => {
+    const at = process.argv.indexOf(`--${name}`);
+    return at > 0 ? process.argv[at + 1] : fallback;
+  };
+  const standin = await startStandin({
+    port: Number(flag("port", 8788)),
+    apiKey: flag("api-key", "sk_test_standin"),
+    agent: flag("agent", "my-agent"),
+    quiet: false,
+  });
+  const shutdown = () => standin.close().then(() => process.exit(0));
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
