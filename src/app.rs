@@ -11,6 +11,9 @@ use crate::flows::complete::{complete, Completion};
 use crate::flows::identity::{resolve_identity, IdentityRequest};
 use crate::flows::journeys::{create_journey, JourneyRequest};
 use crate::flows::links::{delete_link, read_link};
+use crate::flows::web::{self, CallbackQuery, PageError, SignInRequest, WebContext};
+use crate::cookies::{self, STATE_COOKIE};
+use crate::pages;
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
 use crate::routes::{self, Route};
@@ -44,6 +47,13 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
         let route = routes::resolve(request.method, &request.path);
         let mut response = match &route {
             Ok(Route::Complete) => self.webhook(request).await,
+            Ok(Route::WebSignIn) => self.web_sign_in(request).await.unwrap_or_else(|e| self.page_failure(e)),
+            Ok(Route::Callback) => {
+                // Every callback answer clears the state cookie.
+                let response = self.callback(request).await.unwrap_or_else(|e| self.page_failure(e));
+                response.with_header("Set-Cookie", &cookies::clear(STATE_COOKIE))
+            }
+            Ok(Route::Linked) => pages::linked(),
             Ok(route) => self.dispatch(route, request).await.unwrap_or_else(|error| self.failure(error)),
             Err(error) => error.clone().into_response(),
         };
@@ -51,6 +61,42 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
             response.body.clear();
         }
         response
+    }
+
+    fn page_failure(&self, error: PageError) -> HttpResponse {
+        if error.status >= 500 {
+            self.log.warn(&format!("web flow answered {}: {}", error.status, error.message));
+        }
+        pages::error(error.status, error.title, &error.message)
+    }
+
+    fn web_context<'r>(&'r self, request: &'r HttpRequest) -> Result<WebContext<'r, S, A>, EdgeError> {
+        Ok(WebContext {
+            store: self.store()?,
+            api: self.api,
+            keyring: require(&self.config.sealing_keys)?,
+            agent: require(&self.config.agent)?,
+            config: self.config,
+            worker_origin: self.origin_of(request),
+            now_ms: self.now_ms,
+            log: self.log,
+        })
+    }
+
+    async fn web_sign_in(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
+        let context = self.web_context(request)?;
+        let ticket = web::query_value(&request.query, "ticket");
+        let started = context.start(ticket.as_deref()).await?;
+        Ok(HttpResponse::redirect(&started.location)
+            .with_header("Set-Cookie", &cookies::set(STATE_COOKIE, &started.state, self.config.state_ttl_seconds)))
+    }
+
+    async fn callback(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
+        let context = self.web_context(request)?;
+        let query = CallbackQuery::parse(&request.query);
+        let cookie = cookies::read(request, STATE_COOKIE);
+        let location = context.finish(&query, cookie.as_deref()).await?;
+        Ok(HttpResponse::redirect(&location))
     }
 
     fn failure(&self, error: EdgeError) -> HttpResponse {
@@ -72,7 +118,7 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
                     require(&self.config.agent)?,
                     self.config,
                     &input,
-                    &self.worker_origin(request),
+                    self.origin_of(request),
                     self.now_ms,
                 )
                 .await?;
@@ -103,8 +149,46 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
                 let link = read_link(store, require(&self.config.sealing_keys)?, subject, self.log).await?;
                 link.map(|link| HttpResponse::json(200, &link)).ok_or(EdgeError::LinkNotFound)
             }
-            Route::Complete => unreachable_route(),
+            Route::SignIns => {
+                self.authorize(request)?;
+                let input = SignInRequest::from_json(&body::json_object(request, AGENT_API_BODY_LIMIT)?, self.config)?;
+                let created = web::create_sign_in(
+                    self.store()?,
+                    require(&self.config.sealing_keys)?,
+                    self.config,
+                    &input,
+                    self.origin_of(request),
+                    self.now_ms,
+                )
+                .await?;
+                Ok(HttpResponse::json(201, &created))
+            }
+            Route::Setup => {
+                self.authorize(request)?;
+                self.setup(request).await
+            }
+            Route::Complete | Route::WebSignIn | Route::Callback | Route::Linked => unreachable_route(),
         }
+    }
+
+    /// `POST /v1/setup`: registers this Worker's callback with Configure now
+    /// and reports what was registered and what failed.
+    async fn setup(&self, request: &HttpRequest) -> Result<HttpResponse, EdgeError> {
+        let store = self.store()?;
+        let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
+        let callback = format!("{}{}", self.origin_of(request), web::CALLBACK_PATH);
+        let mut registered = Vec::new();
+        let mut failed = Vec::new();
+        match web::ensure_return_to(store, api, &callback, true, self.now_ms).await {
+            Ok(_) => registered.push(json!({ "kind": "return_to", "url": callback })),
+            Err(error) => failed.push(json!({
+                "kind": "return_to",
+                "url": callback,
+                "code": error.code(),
+                "message": error.message(),
+            })),
+        }
+        Ok(HttpResponse::json(200, &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed })))
     }
 
     /// The completion webhook: CORS for the sign-in origins only, and every
@@ -157,13 +241,11 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
     }
 
     /// `PUBLIC_URL`, else the origin the request came to.
-    fn worker_origin(&self, request: &HttpRequest) -> String {
-        if let Some(public) = &self.config.public_url {
-            return public.clone();
+    fn origin_of<'r>(&'r self, request: &'r HttpRequest) -> &'r str {
+        match &self.config.public_url {
+            Some(public) => public,
+            None => &request.origin,
         }
-        url::Url::parse(&request.url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
     }
 
     fn healthz(&self) -> HttpResponse {

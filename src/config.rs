@@ -11,6 +11,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
 pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
 pub const DEFAULT_API_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
+pub const DEFAULT_TICKET_TTL_SECONDS: u64 = 5 * 60;
+pub const DEFAULT_STATE_TTL_SECONDS: u64 = 10 * 60;
 
 /// A setting that is missing or unusable, with a reason safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,12 @@ pub struct Config {
     pub allowed_return_origins: Vec<String>,
     pub api_timeout_ms: u64,
     pub journey_ttl_seconds: u64,
+    pub ticket_ttl_seconds: u64,
+    pub state_ttl_seconds: u64,
+    /// What the web flow's hosted page shows: display name, connectors, theme.
+    pub display_name: Option<String>,
+    pub connectors: Vec<String>,
+    pub theme: Option<String>,
     /// Settings that are set but invalid (missing required ones show up when used).
     pub problems: Vec<SettingProblem>,
 }
@@ -145,6 +153,19 @@ impl Config {
         let api_timeout_ms = number("CONFIGURE_API_TIMEOUT_MS", DEFAULT_API_TIMEOUT_MS, 1..=120_000);
         let journey_ttl_seconds =
             number("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", DEFAULT_JOURNEY_TTL_SECONDS, 1..=7 * 24 * 3600);
+        let ticket_ttl_seconds = number("CONFIGURE_EDGE_TICKET_TTL_SECONDS", DEFAULT_TICKET_TTL_SECONDS, 1..=3600);
+        let state_ttl_seconds = number("CONFIGURE_EDGE_STATE_TTL_SECONDS", DEFAULT_STATE_TTL_SECONDS, 1..=3600);
+        let theme = match text(source, "CONFIGURE_EDGE_THEME") {
+            Some(theme) if theme == "light" || theme == "dark" => Some(theme),
+            Some(_) => {
+                invalid("CONFIGURE_EDGE_THEME", "must be light or dark".to_owned());
+                None
+            }
+            None => None,
+        };
+        let connectors = text(source, "CONFIGURE_EDGE_CONNECTORS")
+            .map(|list| list.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
+            .unwrap_or_default();
 
         Config {
             agent,
@@ -158,6 +179,11 @@ impl Config {
             allowed_return_origins,
             api_timeout_ms,
             journey_ttl_seconds,
+            ticket_ttl_seconds,
+            state_ttl_seconds,
+            display_name: text(source, "CONFIGURE_EDGE_DISPLAY_NAME"),
+            connectors,
+            theme,
             problems,
         }
     }

@@ -61,6 +61,8 @@ pub struct HttpRequest {
     pub path: String,
     /// The query string without `?`, empty when there is none.
     pub query: String,
+    /// `scheme://host[:port]` of `url`, lower-cased as a WHATWG origin.
+    pub origin: String,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -78,8 +80,10 @@ impl HttpRequest {
             Some((path, query)) => (path, query),
             None => (without_fragment, ""),
         };
+        let origin = url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
         Some(HttpRequest {
             method: Method::parse(method),
+            origin,
             url: url.to_owned(),
             path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
             query: query.to_owned(),
@@ -131,6 +135,19 @@ impl HttpResponse {
                 ("Cache-Control".to_owned(), "no-store".to_owned()),
             ],
             body,
+        }
+    }
+
+    /// A 302 to `location`, never cached.
+    pub fn redirect(location: &str) -> HttpResponse {
+        HttpResponse {
+            status: 302,
+            headers: vec![
+                ("Location".to_owned(), location.to_owned()),
+                ("Cache-Control".to_owned(), "no-store".to_owned()),
+                ("Referrer-Policy".to_owned(), "no-referrer".to_owned()),
+            ],
+            body: Vec::new(),
         }
     }
 

@@ -23,11 +23,13 @@ pub mod app;
 pub mod bearer;
 pub mod body;
 pub mod config;
+pub mod cookies;
 pub mod cors;
 pub mod error;
 pub mod flows;
 pub mod http;
 pub mod log;
+pub mod pages;
 pub mod routes;
 pub mod settings;
 

@@ -4,6 +4,9 @@
 //! |---|---|---|
 //! | `journey:<b64url(sha256(journeyId))>` | `JourneyRecord` | KV TTL and `expiresAt` |
 //! | `link:<b64url(sha256(subject))>` | `LinkRecord` | never (until deleted) |
+//! | `ticket:<b64url(sha256(ticket))>` | `WebSignInRecord` | KV TTL and `expiresAt` |
+//! | `state:<b64url(sha256(state))>` | `WebSignInRecord` | KV TTL and `expiresAt` |
+//! | `setup:<b64url(sha256(kind, url, version))>` | `SetupRecord` | never |
 //!
 //! Keys are fixed-length and never contain caller text. Values are versioned
 //! JSON (`v`); secrets and identifiers inside them (the token, the journey's
@@ -29,6 +32,43 @@ pub fn journey_key(journey_id: &str) -> String {
 
 pub fn link_key(subject: &str) -> String {
     hashed("link", subject)
+}
+
+pub fn ticket_key(ticket: &str) -> String {
+    hashed("ticket", ticket)
+}
+
+pub fn state_key(state: &str) -> String {
+    hashed("state", state)
+}
+
+/// Remembers that `url` was registered with Configure as `kind` by this
+/// version of the Worker, so registration runs once per deploy.
+pub fn setup_key(kind: &str, url: &str, version: &str) -> String {
+    hashed("setup", &format!("{kind}\n{url}\n{version}"))
+}
+
+/// A web sign-in in progress: first as a one-time ticket, then as the
+/// state bound to the browser. The subject is sealed; `return_after` is an
+/// allowlisted URL of the app (or none: the Worker's linked page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebSignInRecord {
+    pub v: u32,
+    pub sealed_subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_after: Option<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// A registration done with Configure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupRecord {
+    pub v: u32,
+    pub kind: String,
+    pub registered_at: String,
 }
 
 /// A pending message sign-in: which subject the completion links.

@@ -18,6 +18,16 @@ pub enum Route {
     Link { subject: String },
     /// `POST|OPTIONS /auth/configure/complete`: the completion webhook.
     Complete,
+    /// `POST /v1/sign-ins` (agent API): a one-time web sign-in ticket.
+    SignIns,
+    /// `POST /v1/setup` (agent API): register the callback with Configure.
+    Setup,
+    /// `GET /auth/configure/sign-in?ticket=…`: start a web sign-in.
+    WebSignIn,
+    /// `GET /api/configure/callback?code=…&state=…`: the return-code callback.
+    Callback,
+    /// `GET /auth/configure/linked`: the Worker's own linked page.
+    Linked,
 }
 
 const LINKS_PREFIX: &str = "/v1/links/";
@@ -27,6 +37,11 @@ const EXACT: &[(&str, &[Method], Route)] = &[
     ("/v1/journeys", &[Method::Post], Route::Journeys),
     ("/v1/identity/resolve", &[Method::Post], Route::IdentityResolve),
     ("/auth/configure/complete", &[Method::Post, Method::Options], Route::Complete),
+    ("/v1/sign-ins", &[Method::Post], Route::SignIns),
+    ("/v1/setup", &[Method::Post], Route::Setup),
+    ("/auth/configure/sign-in", &[Method::Get], Route::WebSignIn),
+    ("/api/configure/callback", &[Method::Get], Route::Callback),
+    ("/auth/configure/linked", &[Method::Get], Route::Linked),
 ];
 
 const LINK_METHODS: &[Method] = &[Method::Get, Method::Delete];

@@ -6,6 +6,7 @@ pub mod complete;
 pub mod identity;
 pub mod journeys;
 pub mod links;
+pub mod web;
 
 use crate::error::EdgeError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -24,6 +24,8 @@ pub struct FakeApi {
     pub tokens: RefCell<BTreeMap<String, (String, String)>>,
     /// phone candidate -> (token, userId, agent)
     pub phones: RefCell<BTreeMap<String, (String, String, String)>>,
+    /// sign-in code -> (token, userId, agent); single use
+    pub codes: RefCell<BTreeMap<String, (String, String, String)>>,
     /// When set, every call fails with this error.
     pub failure: RefCell<Option<ConfigureError>>,
     pub calls: RefCell<Vec<String>>,
@@ -36,6 +38,10 @@ impl FakeApi {
     }
     pub fn with_phone(self, phone: &str, token: &str, user_id: &str, agent: &str) -> Self {
         self.phones.borrow_mut().insert(phone.into(), (token.into(), user_id.into(), agent.into()));
+        self
+    }
+    pub fn with_code(self, code: &str, token: &str, user_id: &str, agent: &str) -> Self {
+        self.codes.borrow_mut().insert(code.into(), (token.into(), user_id.into(), agent.into()));
         self
     }
     pub fn fail_with(&self, code: ErrorCode) {
@@ -69,7 +75,10 @@ impl ConfigureApi for FakeApi {
     }
     async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError> {
         self.check(format!("exchange {code}"))?;
-        Err(ConfigureError::invalid_input("unknown code"))
+        match self.codes.borrow_mut().remove(code) {
+            Some((token, user_id, agent)) => Ok(SignInExchange { token, user_id, agent, approved: true }),
+            None => Err(ConfigureError::invalid_input("unknown code").with_status(400)),
+        }
     }
     async fn recognize_phone(&self, candidates: &[String]) -> Result<PhoneRecognition, ConfigureError> {
         self.check(format!("recognize {}", candidates.join(",")))?;

@@ -1,0 +1,238 @@
+//! The web flow natively: sign-ins → ticket → state cookie + redirect →
+//! callback → link → redirect, every failure, and no open redirect across
+//! generated inputs.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use configure_edge::configure_error::ErrorCode;
+use configure_edge::{HttpRequest, HttpResponse};
+
+const APP: &str = "https://app.example";
+
+fn harness(api: FakeApi) -> Harness {
+    Harness::with_settings(
+        api,
+        &[
+            ("ALLOWED_RETURN_ORIGINS", APP),
+            ("PUBLIC_URL", "https://edge.example"),
+            ("CONFIGURE_EDGE_DISPLAY_NAME", "Your App"),
+            ("CONFIGURE_EDGE_CONNECTORS", "gmail, calendar"),
+            ("CONFIGURE_EDGE_THEME", "light"),
+        ],
+    )
+}
+
+fn sign_ins(h: &Harness, body: &str) -> HttpResponse {
+    h.call(agent_post("/v1/sign-ins", body))
+}
+
+fn ticket_url(h: &Harness, subject: &str, return_after: Option<&str>) -> String {
+    let body = match return_after {
+        Some(r) => format!(r#"{{"subject":"{subject}","returnAfter":"{r}"}}"#),
+        None => format!(r#"{{"subject":"{subject}"}}"#),
+    };
+    let response = sign_ins(h, &body);
+    assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
+    json(&response)["url"].as_str().unwrap().to_owned()
+}
+
+fn get(url: &str, cookie: Option<&str>) -> HttpRequest {
+    let request = HttpRequest::new("GET", url).unwrap();
+    match cookie {
+        Some(c) => request.with_header("Cookie", &format!("__Host-configure-edge-state={c}")),
+        None => request,
+    }
+}
+
+/// Follows the ticket URL: (state from the cookie, Location).
+fn start(h: &Harness, ticket: &str) -> (String, String) {
+    let response = h.call(get(ticket, None));
+    assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
+    let cookie = response.header("set-cookie").unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-configure-edge-state="));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
+    let state = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    (state, response.header("location").unwrap().to_owned())
+}
+
+fn callback(h: &Harness, query: &str, cookie: Option<&str>) -> HttpResponse {
+    h.call(get(&format!("https://edge.example/api/configure/callback?{query}"), cookie))
+}
+
+fn clears_cookie(response: &HttpResponse) -> bool {
+    response.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.contains("Max-Age=0"))
+}
+
+#[test]
+fn the_whole_flow() {
+    let h = harness(FakeApi::default().with_code("cfgsic_1", "tok-web", "user-7", AGENT));
+    let ticket = ticket_url(&h, "app-user-1", Some("https://app.example/settings?tab=ai"));
+    assert!(ticket.starts_with("https://edge.example/auth/configure/sign-in?ticket="));
+    let (state, location) = start(&h, &ticket);
+    assert_eq!(
+        location,
+        format!(
+            "https://sign-in.me/my-agent?pk=pk_test_native\
+             &return_to=https%3A%2F%2Fedge.example%2Fapi%2Fconfigure%2Fcallback&state={state}\
+             &agent_name=Your+App&connectors=gmail%2Ccalendar&theme=light"
+        )
+    );
+    assert!(h.api.calls.borrow().iter().any(|c| c == "allow https://edge.example/api/configure/callback"));
+
+    let done = callback(&h, &format!("code=cfgsic_1&state={state}"), Some(&state));
+    assert_eq!(done.status, 302, "{}", String::from_utf8_lossy(&done.body));
+    assert_eq!(done.header("location"), Some("https://app.example/settings?tab=ai&configure=linked"));
+    assert!(clears_cookie(&done));
+    let link = json(&h.call(agent_get("/v1/links/app-user-1")));
+    assert_eq!((link["token"].as_str(), link["userId"].as_str(), link["source"].as_str()), (Some("tok-web"), Some("user-7"), Some("callback")));
+
+    // Replayed callback: the state is used.
+    let replay = callback(&h, &format!("code=cfgsic_1&state={state}"), Some(&state));
+    assert_eq!(replay.status, 400);
+    assert!(clears_cookie(&replay));
+    // A used ticket cannot start again.
+    assert_eq!(h.call(get(&ticket, None)).status, 400);
+}
+
+#[test]
+fn without_return_after_the_worker_page() {
+    let h = harness(FakeApi::default().with_code("c", "t", "u", AGENT));
+    let (state, _) = start(&h, &ticket_url(&h, "s", None));
+    let done = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    assert_eq!(done.header("location"), Some("https://edge.example/auth/configure/linked"));
+    let page = h.call(get("https://edge.example/auth/configure/linked", None));
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+}
+
+#[test]
+fn registration_happens_once_per_deploy_and_is_retried_while_failing() {
+    let h = harness(FakeApi::default());
+    h.api.fail_with(ErrorCode::ServerError);
+    let (_, location) = start(&h, &ticket_url(&h, "s", None));
+    assert!(location.starts_with("https://sign-in.me/"), "a failing registration does not block sign-in");
+    h.api.heal();
+    start(&h, &ticket_url(&h, "s", None));
+    start(&h, &ticket_url(&h, "s", None));
+    let allows = h.api.calls.borrow().iter().filter(|c| c.starts_with("allow")).count();
+    assert_eq!(allows, 2, "failed once, registered once, then remembered");
+}
+
+#[test]
+fn setup_reports_registered_and_failed() {
+    let h = harness(FakeApi::default());
+    let ok = json(&h.call(agent_post("/v1/setup", "")));
+    assert_eq!(ok["ok"], true);
+    assert_eq!(ok["registered"][0]["url"], "https://edge.example/api/configure/callback");
+    h.api.fail_with(ErrorCode::AuthRequired);
+    let failed = json(&h.call(agent_post("/v1/setup", "")));
+    assert_eq!(failed["ok"], false);
+    assert_eq!(failed["failed"][0]["code"], "AUTH_REQUIRED");
+    let mut no_auth = agent_post("/v1/setup", "");
+    no_auth.headers.retain(|(k, _)| k != "authorization");
+    assert_eq!(h.call(no_auth).status, 401);
+}
+
+#[test]
+fn each_failure() {
+    let h = harness(FakeApi::default().with_code("good", "t", "u", AGENT).with_code("other", "t2", "u2", "other-agent"));
+    // returnAfter off the allowlist.
+    for bad in ["https://evil.example/x", "http://app.example/x", "/relative", "javascript:alert(1)"] {
+        let response = sign_ins(&h, &format!(r#"{{"subject":"s","returnAfter":"{bad}"}}"#));
+        assert_eq!(response.status, 400, "{bad}");
+        assert_eq!(json(&response)["error"]["field"], "returnAfter");
+    }
+    // Bad ticket.
+    for url in ["https://edge.example/auth/configure/sign-in", "https://edge.example/auth/configure/sign-in?ticket=nope"] {
+        let page = h.call(get(url, None));
+        assert_eq!(page.status, 400);
+        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    }
+    let (state, _) = start(&h, &ticket_url(&h, "s", Some("https://app.example/")));
+    // Missing code.
+    let r = callback(&h, &format!("state={state}"), Some(&state));
+    assert_eq!(r.status, 400);
+    assert!(String::from_utf8_lossy(&r.body).contains("Missing sign-in code."));
+    // State without the cookie, with another cookie, unknown state.
+    for (query, cookie) in [
+        (format!("code=good&state={state}"), None),
+        (format!("code=good&state={state}"), Some("someone-elses")),
+        ("code=good&state=unknown".to_owned(), Some("unknown")),
+        ("code=good".to_owned(), Some(state.as_str())),
+    ] {
+        let r = callback(&h, &query, cookie);
+        assert_eq!(r.status, 400, "{query} {cookie:?}");
+        assert!(String::from_utf8_lossy(&r.body).contains("Invalid sign-in state."));
+        assert!(clears_cookie(&r));
+    }
+    // Exchange failures: an unknown code, another agent's answer, an outage.
+    assert_eq!(callback(&h, &format!("code=bad&state={state}"), Some(&state)).status, 502);
+    assert_eq!(callback(&h, &format!("code=other&state={state}"), Some(&state)).status, 502);
+    h.api.fail_with(ErrorCode::NetworkError);
+    let outage = callback(&h, &format!("code=good&state={state}"), Some(&state));
+    assert_eq!(outage.status, 502);
+    let text = String::from_utf8_lossy(&outage.body).to_string();
+    assert!(!text.contains("injected") && !text.contains("NETWORK"), "no internals on the page");
+    h.api.heal();
+    // An error= return, echoed escaped.
+    let cancelled = callback(&h, &format!("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"), Some(&state));
+    assert_eq!(cancelled.status, 400);
+    let text = String::from_utf8_lossy(&cancelled.body).to_string();
+    assert!(text.contains("&lt;script&gt;") && !text.contains("<script>"));
+    assert_eq!(h.call(agent_get("/v1/links/s")).status, 404, "no failure stored a link");
+}
+
+#[test]
+fn expired_state_is_invalid() {
+    let h = Harness::with_settings(
+        FakeApi::default().with_code("c", "t", "u", AGENT),
+        &[("CONFIGURE_EDGE_STATE_TTL_SECONDS", "5"), ("PUBLIC_URL", "https://edge.example")],
+    );
+    let (state, _) = start(&h, &ticket_url(&h, "s", None));
+    h.advance(6_000);
+    assert_eq!(callback(&h, &format!("code=c&state={state}"), Some(&state)).status, 400);
+}
+
+/// Redirects go only to the hosted origin, an allowlisted returnAfter, or the Worker's pages.
+#[test]
+fn no_open_redirect_across_generated_inputs() {
+    let h = harness(FakeApi::default());
+    let mut seed: u64 = 0x5eed;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pieces = [
+        "https://app.example", "https://evil.example", "//evil.example", "/\\evil.example", "https://app.example@evil.example",
+        "https://app.example.evil.example", "javascript:alert(1)", "data:text/html,x", "http://app.example",
+        "https://APP.example", "https://app.example:443", "https://app.example:444", "%2F%2Fevil.example", "\\\\evil",
+        "/x", "?q=1", "#f", "/../..", "%0d%0aLocation:%20https://evil.example", " https://evil.example",
+    ];
+    let mut accepted = 0;
+    for _ in 0..2000 {
+        let n = 1 + (next() % 3) as usize;
+        let candidate: String = (0..n).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
+        let body = serde_json::json!({ "subject": "s", "returnAfter": candidate }).to_string();
+        let response = sign_ins(&h, &body);
+        if response.status != 201 {
+            assert_eq!(response.status, 400, "{candidate}");
+            continue;
+        }
+        accepted += 1;
+        let code = format!("code-{}", next());
+        h.api.codes.borrow_mut().insert(code.clone(), ("t".into(), "u".into(), AGENT.into()));
+        let ticket = json(&response)["url"].as_str().unwrap().to_owned();
+        let (state, hosted) = start(&h, &ticket);
+        assert!(hosted.starts_with("https://sign-in.me/my-agent?"), "{hosted}");
+        let done = callback(&h, &format!("code={code}&state={state}"), Some(&state));
+        let location = done.header("location").unwrap();
+        let target = url::Url::parse(location).unwrap();
+        let origin = target.origin().ascii_serialization();
+        assert!(origin == APP || origin == "https://edge.example", "{candidate} -> {location}");
+    }
+    assert!(accepted > 50, "the generator reaches the redirect ({accepted})");
+}
