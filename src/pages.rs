@@ -57,7 +57,7 @@ mod tests {
     #[test]
     fn escapes_everything_inserted() {
         let page = error(400, "Bad <b>", "\"><script>alert(1)</script>&'");
-        let text = String::from_utf8(page.body).unwrap();
+        let text = String::from_utf8(page.body.clone()).unwrap();
         assert!(!text.contains("<script>") && !text.contains("<b>"));
         assert!(text.contains("&lt;script&gt;") && text.contains("&amp;") && text.contains("&#39;"));
         assert_eq!(page.status, 400);
