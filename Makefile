@@ -1,6 +1,6 @@
 # configure-edge: the two commands are `make dev` and `make test`.
 # Every target sets up what it needs first (scripts/setup.sh, idempotent).
-.PHONY: dev test setup build pkg deploy-check clean
+.PHONY: dev test reliability setup build pkg deploy-check clean
 
 ## Run the Worker locally on http://127.0.0.1:8787 (wrangler dev, simulated KV).
 dev:
@@ -9,6 +9,10 @@ dev:
 ## Run every test: native cargo tests, wasm-bindgen tests in Node, workerd end-to-end.
 test:
 	@bash scripts/test.sh
+
+## Prove it holds: schemathesis, fuzzing, faults, load, abuse, secrets scan; one summary table.
+reliability:
+	@bash scripts/reliability.sh
 
 ## Install the toolchain into .tools and node_modules (skips what is there).
 setup:

@@ -14,6 +14,7 @@ use crate::flows::links::{delete_link, read_link};
 use crate::flows::web::{self, CallbackQuery, PageError, SignInRequest, WebContext};
 use crate::cookies::{self, STATE_COOKIE};
 use crate::pages;
+use crate::ratelimit::{self, NoLimit, RateLimit};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
 use crate::routes::{self, Route};
@@ -31,20 +32,41 @@ pub const WEBHOOK_BODY_LIMIT: usize = 16 * 1024;
 /// What a request is handled with. `store` is absent without the KV
 /// binding and `api` without an agent and an API key: the routes that need
 /// them answer 503 naming the setting.
-pub struct App<'a, S: Store, A: ConfigureApi> {
+pub struct App<'a, S: Store, A: ConfigureApi, L: RateLimit = NoLimit> {
     pub settings: &'a dyn SettingSource,
     pub config: &'a Config,
     pub store: Option<&'a S>,
     pub api: Option<&'a A>,
+    /// The public routes' limiter (`CONFIGURE_RATE_LIMITER`), if bound.
+    pub limiter: Option<&'a L>,
     pub now_ms: u64,
     pub log: &'a dyn Log,
 }
 
-impl<S: Store, A: ConfigureApi> App<'_, S, A> {
+impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
     /// Answers one request. Never panics on input and never fails: every
     /// error becomes its JSON answer through `EdgeError::into_response`.
     pub async fn handle(&self, request: &HttpRequest) -> HttpResponse {
         let route = routes::resolve(request.method, &request.path);
+        let public = match &route {
+            Ok(Route::Complete) => Some("complete"),
+            Ok(Route::WebSignIn) => Some("sign-in"),
+            Ok(Route::Callback) => Some("callback"),
+            _ => None,
+        };
+        if let Some(name) = public {
+            if !self.allowed(name, request).await {
+                return match &route {
+                    Ok(Route::Complete) => cors::decorate(
+                        self.webhook_failure(EdgeError::RateLimited),
+                        &cors::check(request, &self.config.sign_in_origins),
+                    ),
+                    _ => self
+                        .page_failure(PageError::from(EdgeError::RateLimited))
+                        .with_header("Retry-After", &ratelimit::RETRY_AFTER_SECONDS.to_string()),
+                };
+            }
+        }
         let mut response = match &route {
             Ok(Route::Complete) => self.webhook(request).await,
             Ok(Route::WebSignIn) => self.web_sign_in(request).await.unwrap_or_else(|e| self.page_failure(e)),
@@ -61,6 +83,18 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
             response.body.clear();
         }
         response
+    }
+
+    /// Whether the public route `name` may serve this client now.
+    async fn allowed(&self, name: &str, request: &HttpRequest) -> bool {
+        let Some(limiter) = self.limiter else { return true };
+        match limiter.allow(&ratelimit::key(name, request)).await {
+            Ok(allowed) => allowed,
+            Err(error) => {
+                self.log.warn(&format!("rate limiter failed ({error}); request allowed"));
+                true
+            }
+        }
     }
 
     fn page_failure(&self, error: PageError) -> HttpResponse {
@@ -201,15 +235,18 @@ impl<S: Store, A: ConfigureApi> App<'_, S, A> {
         } else {
             self.complete(request, &origin).await
         };
-        let response = result.unwrap_or_else(|error| {
-            let mut response = self.failure(error);
-            if let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&response.body) {
-                body.insert("linked".to_owned(), Value::Bool(false));
-                response.body = serde_json::to_vec(&body).unwrap_or_default();
-            }
-            response
-        });
+        let response = result.unwrap_or_else(|error| self.webhook_failure(error));
         cors::decorate(response, &origin)
+    }
+
+    /// A webhook error: the one JSON error shape, plus `linked: false`.
+    fn webhook_failure(&self, error: EdgeError) -> HttpResponse {
+        let mut response = self.failure(error);
+        if let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&response.body) {
+            body.insert("linked".to_owned(), Value::Bool(false));
+            response.body = serde_json::to_vec(&body).unwrap_or_default();
+        }
+        response
     }
 
     async fn complete(&self, request: &HttpRequest, origin: &OriginCheck) -> Result<HttpResponse, EdgeError> {

@@ -41,6 +41,8 @@ pub enum EdgeError {
     /// The Configure API failed or refused us (outage, timeout, 5xx, bad
     /// answer, our key refused): 502, and nothing was lost.
     Upstream { step: &'static str, error: ConfigureError },
+    /// Too many requests from this client on a public route.
+    RateLimited,
     /// Workers KV failed: 503, and nothing was lost.
     StoreUnavailable { detail: String },
     /// Something inside the Worker failed (the runtime). The detail goes to
@@ -69,6 +71,7 @@ impl EdgeError {
             EdgeError::OriginNotAllowed => 403,
             EdgeError::JourneyNotFound | EdgeError::LinkNotFound => 404,
             EdgeError::Upstream { .. } => 502,
+            EdgeError::RateLimited => 429,
             EdgeError::StoreUnavailable { .. } => 503,
             EdgeError::Internal { .. } => 500,
         }
@@ -89,6 +92,7 @@ impl EdgeError {
             EdgeError::JourneyNotFound => "journey_not_found",
             EdgeError::LinkNotFound => "link_not_found",
             EdgeError::Upstream { .. } => "configure_unavailable",
+            EdgeError::RateLimited => "rate_limited",
             EdgeError::StoreUnavailable { .. } => "store_unavailable",
             EdgeError::Internal { .. } => "internal_error",
         }
@@ -128,6 +132,7 @@ impl EdgeError {
             EdgeError::StoreUnavailable { .. } => {
                 "Storage is unavailable; nothing was lost, try again.".to_owned()
             }
+            EdgeError::RateLimited => "Too many requests; try again later.".to_owned(),
             EdgeError::Internal { .. } => "The Worker failed to answer; try again.".to_owned(),
         }
     }
@@ -147,6 +152,9 @@ impl EdgeError {
         }
         if matches!(self, EdgeError::Upstream { .. } | EdgeError::StoreUnavailable { .. }) {
             response = response.with_header("Retry-After", "5");
+        }
+        if let EdgeError::RateLimited = &self {
+            response = response.with_header("Retry-After", &crate::ratelimit::RETRY_AFTER_SECONDS.to_string());
         }
         response
     }

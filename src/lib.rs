@@ -30,6 +30,7 @@ pub mod flows;
 pub mod http;
 pub mod log;
 pub mod pages;
+pub mod ratelimit;
 pub mod routes;
 pub mod settings;
 

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::config::{Config, Required};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
+use crate::ratelimit::RateLimit;
 use crate::settings::SettingSource;
 use crate::store::{Store, StoreError, KV_MIN_TTL_SECONDS};
 use futures_util::future::{select, Either};
@@ -28,7 +29,19 @@ impl SettingSource for EnvSettings<'_> {
     }
 
     fn has_binding(&self, name: &str) -> bool {
-        self.0.kv(name).is_ok()
+        match name {
+            "CONFIGURE_RATE_LIMITER" => self.0.rate_limiter(name).is_ok(),
+            _ => self.0.kv(name).is_ok(),
+        }
+    }
+}
+
+/// The `RateLimit` port over the Workers Rate Limiting binding.
+struct RateLimiterAdapter(worker::RateLimiter);
+
+impl RateLimit for RateLimiterAdapter {
+    async fn allow(&self, key: &str) -> Result<bool, String> {
+        self.0.limit(key.to_owned()).await.map(|outcome| outcome.success).map_err(|e| e.to_string())
     }
 }
 
@@ -127,11 +140,13 @@ pub async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<
     let config = Config::from_source(&settings);
     let store = env.kv("CONFIGURE_KV").ok().map(KvAdapter);
     let api = api_for(&config);
+    let limiter = env.rate_limiter("CONFIGURE_RATE_LIMITER").ok().map(RateLimiterAdapter);
     let app = App {
         settings: &settings,
         config: &config,
         store: store.as_ref(),
         api: api.as_ref(),
+        limiter: limiter.as_ref(),
         now_ms: js_sys::Date::now() as u64,
         log: &ConsoleLog,
     };
@@ -230,8 +245,15 @@ mod tests {
     async fn core_answers_the_same_under_wasm() {
         let settings = std::collections::BTreeMap::<String, String>::new();
         let config = Config::from_source(&settings);
-        let app: App<'_, KvAdapter, HttpConfigureApi<FetchTransport>> =
-            App { settings: &settings, config: &config, store: None, api: None, now_ms: 0, log: &ConsoleLog };
+        let app: App<'_, KvAdapter, HttpConfigureApi<FetchTransport>, RateLimiterAdapter> = App {
+            settings: &settings,
+            config: &config,
+            store: None,
+            api: None,
+            limiter: None,
+            now_ms: 0,
+            log: &ConsoleLog,
+        };
         let request = HttpRequest::new("DELETE", "https://edge.example/healthz").unwrap();
         let response = app.handle(&request).await;
         assert_eq!(response.status, 405);

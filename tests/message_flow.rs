@@ -329,3 +329,29 @@ fn missing_settings_answer_503_naming_the_setting() {
     assert_eq!(response.status, 503);
     assert!(json(&response)["error"]["message"].as_str().unwrap().contains("CONFIGURE_EDGE_SEALING_KEYS"));
 }
+
+#[test]
+fn public_routes_are_rate_limited_with_retry_after() {
+    let mut h = Harness::new(FakeApi::default());
+    h.limiter = Some(CountingLimiter { limit: 3, ..Default::default() });
+    let from = |ip: &str| webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#).with_header("CF-Connecting-IP", ip);
+    for _ in 0..3 {
+        assert_eq!(h.call(from("203.0.113.7")).status, 401);
+    }
+    let limited = h.call(from("203.0.113.7"));
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("retry-after"), Some("60"));
+    assert_eq!(json(&limited)["linked"], false);
+    assert_eq!(limited.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("retry-after")).count(), 1);
+    assert_eq!(h.call(from("198.51.100.1")).status, 401, "another client is not limited");
+    for _ in 0..3 {
+        h.call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=x").unwrap());
+    }
+    let page = h.call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=x").unwrap());
+    assert_eq!(page.status, 429);
+    assert_eq!(page.header("retry-after"), Some("60"));
+    // The agent API is not a public route.
+    for _ in 0..10 {
+        assert_eq!(h.call(agent_get("/v1/links/x")).status, 404);
+    }
+}

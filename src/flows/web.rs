@@ -69,6 +69,9 @@ impl From<EdgeError> for PageError {
             EdgeError::NotConfigured { setting } => {
                 PageError::new(503, title, format!("This Worker is not fully configured ({setting})."))
             }
+            EdgeError::RateLimited => {
+                PageError::new(429, "Too many attempts", "Too many sign-in attempts from here. Please wait a minute and try again.")
+            }
             other => PageError::new(other.status(), title, "Something went wrong. Please try again."),
         }
     }

@@ -6,6 +6,7 @@ use configure_edge::api::{ConfigureApi, PhoneRecognition, ReturnDestination, Sig
 use configure_edge::config::Config;
 use configure_edge::configure_error::{ConfigureError, ErrorCode};
 use configure_edge::log::MemoryLog;
+use configure_edge::ratelimit::RateLimit;
 use configure_edge::store::MemoryStore;
 use configure_edge::{App, HttpRequest, HttpResponse};
 use std::cell::RefCell;
@@ -120,6 +121,22 @@ pub fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     map
 }
 
+/// A limiter that allows `limit` requests per key, then refuses.
+#[derive(Default)]
+pub struct CountingLimiter {
+    pub limit: u32,
+    pub counts: RefCell<BTreeMap<String, u32>>,
+}
+
+impl RateLimit for CountingLimiter {
+    async fn allow(&self, key: &str) -> Result<bool, String> {
+        let mut counts = self.counts.borrow_mut();
+        let count = counts.entry(key.to_owned()).or_default();
+        *count += 1;
+        Ok(*count <= self.limit)
+    }
+}
+
 /// Everything one test needs: settings, store, API, log, clock.
 pub struct Harness {
     pub source: BTreeMap<String, String>,
@@ -128,6 +145,7 @@ pub struct Harness {
     pub api: FakeApi,
     pub log: MemoryLog,
     pub now: std::cell::Cell<u64>,
+    pub limiter: Option<CountingLimiter>,
 }
 
 impl Harness {
@@ -139,7 +157,7 @@ impl Harness {
         let config = Config::from_source(&source);
         let store = MemoryStore::new();
         store.set_now(NOW);
-        Harness { source, config, store, api, log: MemoryLog::default(), now: std::cell::Cell::new(NOW) }
+        Harness { source, config, store, api, log: MemoryLog::default(), now: std::cell::Cell::new(NOW), limiter: None }
     }
     pub fn advance(&self, ms: u64) {
         self.now.set(self.now.get() + ms);
@@ -151,6 +169,7 @@ impl Harness {
             config: &self.config,
             store: Some(&self.store),
             api: Some(&self.api),
+            limiter: self.limiter.as_ref(),
             now_ms: self.now.get(),
             log: &self.log,
         };

@@ -23,7 +23,7 @@ export function crateVersion() {
  * Starts the Worker. `vars` are the string settings (vars and secrets alike);
  * `persist` is a directory for KV that outlives the instance.
  */
-export async function startWorker({ vars = {}, persist } = {}) {
+export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {}) {
   for (const file of ["build/index.js", "build/index_bg.wasm", "build/worker/shim.mjs"]) {
     if (!fs.existsSync(path.join(ROOT, file))) {
       throw new Error(`${file} is missing: run \`make build\` (make test does it) first`);
@@ -39,7 +39,10 @@ export async function startWorker({ vars = {}, persist } = {}) {
       modulesRoot: ROOT,
       compatibilityDate: compatibilityDate(),
       kvNamespaces: ["CONFIGURE_KV"],
-      ...(persist ? { kvPersist: persist } : {}),
+      // KV that outlives the instance (miniflare 5: one persistence root).
+      ...(persist ? { resourcePersistencePath: persist } : {}),
+      // The Workers Rate Limiting binding, simulated: { limit, period }.
+      ...(rateLimit ? { ratelimits: { CONFIGURE_RATE_LIMITER: { namespace_id: "1001", simple: rateLimit } } } : {}),
       bindings: vars,
       assets: {
         directory: path.join(ROOT, "www"),
@@ -48,6 +51,8 @@ export async function startWorker({ vars = {}, persist } = {}) {
       },
       host: "127.0.0.1",
       cf: false,
+      // Every console line of the Worker, for tests that scan the logs.
+      ...(onLog ? { handleStructuredLogs: (entry) => onLog(entry) } : {}),
     }),
   );
   await mf.ready;
