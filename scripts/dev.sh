@@ -47,6 +47,16 @@ if [ -z "$(dev_var CONFIGURE_API_KEY)" ]; then
   log "LOCAL MODE: no CONFIGURE_API_KEY in .dev.vars, so the Worker uses the Configure stand-in on $standin (agent $agent)"
 fi
 
-log "serving on http://127.0.0.1:$PORT (health: http://127.0.0.1:$PORT/healthz)"
-log "agent API secret: the CONFIGURE_EDGE_API_SECRET line of .dev.vars"
+base="http://127.0.0.1:$PORT"
+secret="$(dev_var CONFIGURE_EDGE_API_SECRET)"
+cat >&2 <<HELP
+
+  configure-edge on $base   (link builder: $base/   health: $base/healthz)
+  Click through a flow (in local mode the hosted page is the stand-in's, clearly labelled):
+    message:  curl -s -X POST $base/v1/journeys -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' -d '{"subject":"demo"}'
+    web:      curl -s -X POST $base/v1/sign-ins -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' -d '{"subject":"demo"}'
+              then open the "url" it answers in a browser and press Continue
+    result:   curl -s $base/v1/links/demo -H "Authorization: Bearer $secret"
+
+HELP
 wrangler dev "${args[@]}"

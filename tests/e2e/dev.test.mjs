@@ -62,6 +62,14 @@ test("scripts/dev.sh serves the Worker on 127.0.0.1 in local mode", { timeout: 1
     assert.equal(health.settings.CONFIGURE_EDGE_API_SECRET, true, ".dev.vars secrets are loaded");
     assert.equal(health.settings.CONFIGURE_EDGE_SEALING_KEYS, true);
     assert.deepEqual(health.problems, []);
+    // The link builder and the helpers it loads are served as assets; the
+    // templates the Worker renders itself are not.
+    const builder = await fetch(`${base}/`);
+    assert.match(await builder.text(), /Link builder/);
+    assert.equal((await fetch(`${base}/pkg/browser.js`)).status, 200);
+    assert.equal((await fetch(`${base}/pkg/wasm/configure_edge_bg.wasm`)).headers.get("content-type"), "application/wasm");
+    assert.match((await fetch(`${base}/`)).headers.get("content-security-policy") ?? "", /default-src 'none'/);
+    assert.equal((await fetch(`${base}/error.html`)).status, 404);
     const missing = await fetch(`${base}/nope`);
     assert.equal(missing.status, 404);
     assert.match(missing.headers.get("content-type"), /^application\/json/);

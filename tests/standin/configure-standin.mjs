@@ -1,5 +1,5 @@
 // A local stand-in of the Configure API (the endpoints of the project's
-// protocol notes), for tests and `make dev`. It listens on 127.0.0.1 only,
+// protocol notes) and of the hosted sign-in page, for tests and `make dev`. It listens on 127.0.0.1 only,
 // answers with realistic JSON, records every request, and can be told to
 // fail: down, slow, 5xx, malformed JSON, every token invalid, or tokens of
 // another agent.
@@ -147,6 +147,91 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
     return apiError(404, "invalid_request_error", "not_found", `No route ${method} ${path}`);
   }
 
+  // The hosted sign-in page, stand-in: GET /<agent>?... shows a form clearly
+  // labelled as local; submitting it finishes like sign-in.me would: for a
+  // message journey it posts the completion to message_complete_url from the
+  // browser, for a web sign-in it redirects to return_to with a code (only
+  // if return_to was allowlisted) or, on cancel, with error=access_denied.
+  function hostedPage(agentPath, params) {
+    const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+    const name = params.get("agent_name") || agentPath;
+    const connectors = params.get("connectors");
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local sign-in stand-in</title>
+<style>
+:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+body { margin: 0; background: Canvas; color: CanvasText; }
+.banner { background: #b45309; color: #fff; padding: 0.6rem 1rem; font-weight: 700; text-align: center; }
+main { max-width: 28rem; margin: 3rem auto; padding: 1.5rem; border: 2px dashed #b45309; border-radius: 12px; }
+label { display: block; font-weight: 600; margin: 1rem 0 0.3rem; }
+input { font: inherit; width: 100%; box-sizing: border-box; padding: 0.45rem; }
+button { font: inherit; margin-top: 1rem; margin-right: 0.5rem; padding: 0.5rem 1rem; font-weight: 600; }
+#status { margin-top: 1rem; }
+</style></head><body>
+<div class="banner" role="note">LOCAL STAND-IN of sign-in.me: nothing here reaches Configure</div>
+<main>
+<h1>Sign in to ${esc(name)}</h1>
+<p>Agent <code>${esc(agentPath)}</code>${connectors ? `, asking for <strong>${esc(connectors)}</strong>` : ""}.</p>
+<form id="signin">
+<label for="phone">Phone number</label>
+<input id="phone" name="phone" value="+14155550123" autocomplete="off">
+<button type="submit" id="continue">Continue</button>
+<button type="button" id="cancel">Cancel</button>
+</form>
+<p id="status" role="status"></p>
+</main>
+<script type="application/json" id="params">${JSON.stringify({ agent: agentPath, ...Object.fromEntries(params) }).replace(/</g, "\\u003c")}</script>
+<script src="/__standin/hosted.js"></script>
+</body></html>`;
+  }
+
+  const HOSTED_JS = `
+const params = JSON.parse(document.getElementById("params").textContent);
+const status = document.getElementById("status");
+async function finish(cancel) {
+  status.textContent = "Working…";
+  const answer = await (await fetch("/__standin/hosted/finish", {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...params, phone: document.getElementById("phone").value, cancel }),
+  })).json();
+  if (answer.error) { status.textContent = answer.error; return; }
+  if (answer.redirect) { window.location.assign(answer.redirect); return; }
+  if (answer.complete) {
+    const response = await fetch(answer.complete.url, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(answer.complete.body),
+    });
+    if (response.ok) window.location.assign(new URL("/message-done", answer.complete.url).href);
+    else status.textContent = "The agent's server refused the completion (" + response.status + ").";
+  }
+}
+document.getElementById("signin").addEventListener("submit", (event) => { event.preventDefault(); finish(false); });
+document.getElementById("cancel").addEventListener("click", () => finish(true));
+`;
+
+  function finishHosted(body) {
+    const userId = `user_${String(body?.phone ?? "").replace(/\D/g, "") || "local"}`;
+    if (body?.journey && body?.message_complete_url) {
+      if (body.cancel) return { error: "Cancelled. You can close this page." };
+      const { token } = state.issueToken({ userId, agent: body.agent });
+      return { complete: { url: body.message_complete_url, body: { token, userId, agent: body.agent, journeyId: body.journey } } };
+    }
+    if (body?.return_to) {
+      if (!destinations.has(body.return_to)) {
+        return { error: `return_to ${body.return_to} is not an allowlisted return destination for ${body.agent}.` };
+      }
+      const target = new URL(body.return_to);
+      if (body.cancel) {
+        target.searchParams.set("error", "access_denied");
+        target.searchParams.set("error_description", "The user cancelled the sign-in.");
+      } else {
+        target.searchParams.set("code", state.issueCode({ userId, agent: body.agent }).code);
+      }
+      if (body.state) target.searchParams.set("state", body.state);
+      return { redirect: target.href };
+    }
+    return { error: "This link has neither a journey nor a return_to." };
+  }
+
   // CONTROL: /__standin/{tokens,codes,phones,mode,requests} for out-of-process use.
   function control(method, path, body) {
     if (method === "POST" && path === "/__standin/tokens") return state.issueToken(body ?? {});
@@ -180,6 +265,15 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
       res.end(raw ?? JSON.stringify(body));
     };
 
+    if (req.method === "GET" && path === "/__standin/hosted.js") {
+      res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" });
+      return res.end(HOSTED_JS);
+    }
+    if (req.method === "POST" && path === "/__standin/hosted/finish") return send(200, finishHosted(json));
+    if (req.method === "GET" && /^\/[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/.test(path) && !path.startsWith("/v1")) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      return res.end(hostedPage(path.slice(1), new URL(req.url, "http://127.0.0.1").searchParams));
+    }
     if (path.startsWith("/__standin/")) {
       try {
         const result = control(req.method, path, json);

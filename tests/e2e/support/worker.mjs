@@ -55,9 +55,11 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {})
       ...(onLog ? { handleStructuredLogs: (entry) => onLog(entry) } : {}),
     }),
   );
-  await mf.ready;
+  const url = await mf.ready;
   return {
     mf,
+    /** Where the Worker listens (127.0.0.1, a free port), for browsers. */
+    url: new URL(url).origin,
     /** fetch against the Worker; `target` is a path like "/healthz". */
     fetch: (target, init) => mf.dispatchFetch(new URL(target, "http://127.0.0.1:8787"), init),
     kv: () => mf.getKVNamespace("CONFIGURE_KV"),
