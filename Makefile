@@ -1,6 +1,6 @@
 # configure-edge: the two commands are `make dev` and `make test`.
 # Every target sets up what it needs first (scripts/setup.sh, idempotent).
-.PHONY: dev test reliability setup build pkg deploy-check clean
+.PHONY: dev test reliability bench setup build pkg deploy-check clean
 
 ## Run the Worker locally on http://127.0.0.1:8787 (wrangler dev, simulated KV).
 dev:
@@ -13,6 +13,10 @@ test:
 ## Prove it holds: schemathesis, fuzzing, faults, load, abuse, secrets scan; one summary table.
 reliability:
 	@bash scripts/reliability.sh
+
+## Benchmarks side by side with the official SDK and a JS Worker (one table; not pass/fail).
+bench:
+	@bash scripts/bench.sh
 
 ## Install the toolchain into .tools and node_modules (skips what is there).
 setup:

@@ -29,8 +29,15 @@ if [ ! -x "$TOOLS/bin/worker-build" ] || [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x 
   bash "$ROOT/scripts/setup.sh"
 fi
 
-log "building the Worker (worker-build --release)"
+log "building the Worker (worker-build --release --no-opt, then wasm-opt -Oz)"
 start=$(date +%s)
-worker-build --release
+worker-build --release --no-opt
+# Our own wasm-opt pass: -Oz and no names section (worker-build's default
+# keeps the names for stack traces, ~100 KB raw; with panic=abort there are
+# none to print). The features are those rustc and wasm-bindgen emit.
+wasm-opt -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  --enable-reference-types --enable-multivalue --enable-exception-handling \
+  -o build/index_bg.wasm build/index_bg.wasm
 printf '%s\n' "$hash" > "$stamp"
 log "worker built in $(( $(date +%s) - start )) s: build/index_bg.wasm $(stat -c %s build/index_bg.wasm) bytes"

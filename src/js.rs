@@ -11,6 +11,100 @@ use crate::sign_in_url::{self, SignInUrlOptions, DEFAULT_SIGN_IN_ORIGIN, ORIGIN_
 use js_sys::{Array, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
+// The fast path of `signInUrl`: when every option is a string (or absent)
+// and connectors are strings, the options cross the wasm boundary as one
+// JSON string instead of one call per property. Anything else (numbers,
+// objects, lone surrogates, which JSON cannot carry into Rust) takes the
+// general path below, so the result is the same either way.
+#[wasm_bindgen(inline_js = r#"
+export function pack_sign_in_options(o) {
+  if (o === null || typeof o !== "object") return undefined;
+  const v = [o.agent, o.signInOrigin, o.publishableKey, o.returnTo, o.state, o.journeyId, o.displayName,
+    o.agentName, o.agentLogo, o.delivery, o.messageLinePhone, o.agentPhone, o.messageBody, o.messageCompleteUrl, o.theme];
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x === undefined) v[i] = null;
+    else if (x !== null && typeof x !== "string") return undefined;
+  }
+  let c = o.connectors;
+  if (c === undefined || c === null) c = null;
+  else if (Array.isArray(c)) {
+    const items = new Array(c.length);
+    for (let i = 0; i < c.length; i++) {
+      const x = c[i];
+      if (typeof x === "string") items[i] = x;
+      else if (x === undefined || x === null) items[i] = "";
+      else return undefined;
+    }
+    c = items;
+  } else if (typeof c !== "string") c = null;
+  v.push(c);
+  return JSON.stringify(v);
+}
+"#)]
+extern "C" {
+    fn pack_sign_in_options(options: &JsValue) -> Option<String>;
+}
+
+/// The options of the fast path, in `pack_sign_in_options`'s order.
+#[derive(serde::Deserialize)]
+struct PackedOptions(
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<PackedConnectors>,
+);
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum PackedConnectors {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The SDK's rules on string-only options: "" is absent; aliases take the
+/// first non-empty; a connectors string is a one-item list.
+fn sign_in_url_packed(packed: PackedOptions) -> Result<String, JsValue> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let agent = AgentHandle::parse(packed.0.as_deref().unwrap_or("")).map_err(throw)?;
+    let origin = non_empty(packed.1).unwrap_or_else(|| DEFAULT_SIGN_IN_ORIGIN.to_owned());
+    let base = base_url(&origin, &agent)?;
+    let options = SignInUrlOptions {
+        sign_in_origin: None,
+        publishable_key: non_empty(packed.2),
+        return_to: non_empty(packed.3),
+        state: non_empty(packed.4),
+        journey_id: non_empty(packed.5),
+        display_name: non_empty(packed.6).or_else(|| non_empty(packed.7)),
+        agent_name: None,
+        agent_logo: non_empty(packed.8),
+        delivery: non_empty(packed.9),
+        message_line_phone: non_empty(packed.10).or_else(|| non_empty(packed.11)),
+        agent_phone: None,
+        message_body: non_empty(packed.12),
+        message_complete_url: non_empty(packed.13),
+        connectors: match packed.15 {
+            None => Vec::new(),
+            Some(PackedConnectors::One(text)) => vec![text],
+            Some(PackedConnectors::Many(items)) => items,
+        },
+        theme: non_empty(packed.14),
+    };
+    Ok(sign_in_url::with_query(&base, &sign_in_url::query_string(&options)))
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// The global `String(value)`: JS's own stringification (numbers,
@@ -108,10 +202,14 @@ fn text_of(value: &JsValue) -> String {
 /// The SDK's `appendSearchParam` rule: absent when undefined, null or the
 /// empty string (checked before stringifying); otherwise `String(value)`.
 fn param(value: JsValue) -> Option<String> {
-    if value.is_undefined() || value.is_null() || value.as_string().is_some_and(|s| s.is_empty()) {
+    // Strings first (one conversion): the common case.
+    if let Some(text) = value.as_string() {
+        return (!text.is_empty()).then_some(text);
+    }
+    if value.is_undefined() || value.is_null() {
         None
     } else {
-        Some(text_of(&value))
+        Some(String::from(js_string(&value)))
     }
 }
 
@@ -161,6 +259,11 @@ fn agent_handle(agent: &JsValue) -> Result<AgentHandle, JsValue> {
 /// `signInUrl(options)`: the SDK's `new Configure({agent}).auth.signInUrl(options)`.
 #[wasm_bindgen(js_name = signInUrl, skip_typescript)]
 pub fn sign_in_url_js(options: JsValue) -> Result<String, JsValue> {
+    if let Some(packed) = pack_sign_in_options(&options) {
+        if let Ok(packed) = serde_json::from_str::<PackedOptions>(&packed) {
+            return sign_in_url_packed(packed);
+        }
+    }
     if options.is_undefined() || options.is_null() {
         return Err(throw(ConfigureError::invalid_input(crate::agent::AGENT_REQUIRED)));
     }
@@ -170,11 +273,8 @@ pub fn sign_in_url_js(options: JsValue) -> Result<String, JsValue> {
     let agent = agent_handle(&agent)?;
     // `options.signInOrigin || default`, parsed by the runtime's URL.
     let origin = input.sign_in_origin();
-    let origin = if origin.is_truthy() { origin } else { JsValue::from_str(DEFAULT_SIGN_IN_ORIGIN) };
-    let url = JsUrl::new(&origin).map_err(|_| throw(ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE)))?;
-    url.set_pathname(&sign_in_url::agent_path(&agent));
-    url.set_search("");
-    url.set_hash("");
+    let origin = if origin.is_truthy() { text_of(&origin) } else { DEFAULT_SIGN_IN_ORIGIN.to_owned() };
+    let base = base_url(&origin, &agent)?;
     let options = SignInUrlOptions {
         sign_in_origin: None,
         publishable_key: param(input.publishable_key()),
@@ -192,7 +292,34 @@ pub fn sign_in_url_js(options: JsValue) -> Result<String, JsValue> {
         connectors: connector_items(input.connectors()),
         theme: param(input.theme()),
     };
-    Ok(sign_in_url::with_query(&url.href(), &sign_in_url::query_string(&options)))
+    Ok(sign_in_url::with_query(&base, &sign_in_url::query_string(&options)))
+}
+
+thread_local! {
+    /// The last origin and agent and their base URL: most callers build many
+    /// URLs for one origin and agent, and parsing the origin with the
+    /// runtime's URL is the costliest step.
+    static LAST_BASE: std::cell::RefCell<Option<(String, String, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The origin with its path set to the agent and its query and fragment
+/// cleared, as the SDK's `URL` setters leave it (`new URL(String(origin))`
+/// is `new URL(origin)`: the constructor stringifies).
+fn base_url(origin: &str, agent: &AgentHandle) -> Result<String, JsValue> {
+    let cached = LAST_BASE.with(|last| {
+        last.borrow().as_ref().filter(|(o, a, _)| o == origin && a == agent.as_str()).map(|(_, _, base)| base.clone())
+    });
+    if let Some(base) = cached {
+        return Ok(base);
+    }
+    let url = JsUrl::new(&JsValue::from_str(origin))
+        .map_err(|_| throw(ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE)))?;
+    url.set_pathname(&sign_in_url::agent_path(agent));
+    url.set_search("");
+    url.set_hash("");
+    let base = url.href();
+    LAST_BASE.with(|last| *last.borrow_mut() = Some((origin.to_owned(), agent.as_str().to_owned(), base.clone())));
+    Ok(base)
 }
 
 /// `validateAgentHandle(agent)`: the handle as given, or the SDK's error.
