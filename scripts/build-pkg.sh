@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make pkg`: the npm package `configure-edge` in pkg/. A plain wasm-bindgen
-# build of the `js` feature (no `worker` crate), optimized with wasm-opt -Oz,
+# build of the `js` feature (no `worker` crate), optimized for speed (opt-level 3, wasm-opt -O3),
 # plus the hand-written entries and types from npm/. Prints its size.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -23,13 +23,13 @@ fi
 # sharing one would rebuild the crate each time the two alternate.
 export CARGO_TARGET_DIR="$ROOT/target/pkg"
 log "building the npm helpers (cargo --no-default-features --features js)"
-cargo build --locked --lib --release --target wasm32-unknown-unknown --no-default-features --features js
+cargo build --locked --lib --profile release-js --target wasm32-unknown-unknown --no-default-features --features js
 
 rm -rf pkg
 mkdir -p pkg/wasm
 wasm-bindgen --target web --no-typescript --out-dir pkg/wasm --out-name configure_edge \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/configure_edge.wasm"
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release-js/configure_edge.wasm"
+wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   -o pkg/wasm/configure_edge_bg.wasm pkg/wasm/configure_edge_bg.wasm
 

@@ -184,7 +184,10 @@ pub fn error_from_response(status: u16, body: &str) -> ConfigureError {
         (_, Some(Value::String(text))) => text.clone(),
         _ => "Request failed".to_owned(),
     };
-    let lower = message.to_lowercase();
+    // ASCII lower-casing: the SDK uses toLowerCase, but the words it looks
+    // for are ASCII, and full Unicode case tables would add ~10 KB to the
+    // Worker for messages no Configure answer contains.
+    let lower = message.to_ascii_lowercase();
     let code = match status {
         401 | 403 => ErrorCode::AuthRequired,
         404 => ErrorCode::NotFound,

@@ -13,96 +13,88 @@ use wasm_bindgen::prelude::*;
 
 // The fast path of `signInUrl`: when every option is a string (or absent)
 // and connectors are strings, the options cross the wasm boundary as one
-// JSON string instead of one call per property. Anything else (numbers,
-// objects, lone surrogates, which JSON cannot carry into Rust) takes the
-// general path below, so the result is the same either way.
+// string, fields separated by U+0000, instead of one call per property.
+// For string options the SDK treats "" exactly like an absent value, so
+// absent is sent as "". Connectors: "" (absent), the string itself, or
+// U+0002 then the items separated by U+0001. Anything else (numbers,
+// objects, separators inside values) takes the general path below, so the
+// result is the same either way.
 #[wasm_bindgen(inline_js = r#"
 export function pack_sign_in_options(o) {
   if (o === null || typeof o !== "object") return undefined;
   const v = [o.agent, o.signInOrigin, o.publishableKey, o.returnTo, o.state, o.journeyId, o.displayName,
     o.agentName, o.agentLogo, o.delivery, o.messageLinePhone, o.agentPhone, o.messageBody, o.messageCompleteUrl, o.theme];
-  for (let i = 0; i < v.length; i++) {
+  for (let i = 0; i < 15; i++) {
     const x = v[i];
-    if (x === undefined) v[i] = null;
-    else if (x !== null && typeof x !== "string") return undefined;
+    if (x === undefined || x === null) v[i] = "";
+    else if (typeof x !== "string") return undefined;
   }
-  let c = o.connectors;
-  if (c === undefined || c === null) c = null;
+  const c = o.connectors;
+  if (c === undefined || c === null) v.push("");
   else if (Array.isArray(c)) {
     const items = new Array(c.length);
     for (let i = 0; i < c.length; i++) {
       const x = c[i];
-      if (typeof x === "string") items[i] = x;
-      else if (x === undefined || x === null) items[i] = "";
+      if (typeof x === "string") {
+        if (x.includes("\u0001")) return undefined;
+        items[i] = x;
+      } else if (x === undefined || x === null) items[i] = "";
       else return undefined;
     }
-    c = items;
-  } else if (typeof c !== "string") c = null;
-  v.push(c);
-  return JSON.stringify(v);
+    v.push("\u0002" + items.join("\u0001"));
+  } else if (typeof c === "string") {
+    if (c.charCodeAt(0) === 2) return undefined;
+    v.push(c);
+  } else v.push("");
+  return v.join("\u0000");
 }
 "#)]
 extern "C" {
     fn pack_sign_in_options(options: &JsValue) -> Option<String>;
 }
 
-/// The options of the fast path, in `pack_sign_in_options`'s order.
-#[derive(serde::Deserialize)]
-struct PackedOptions(
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<PackedConnectors>,
-);
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum PackedConnectors {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// The SDK's rules on string-only options: "" is absent; aliases take the
-/// first non-empty; a connectors string is a one-item list.
-fn sign_in_url_packed(packed: PackedOptions) -> Result<String, JsValue> {
-    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
-    let agent = AgentHandle::parse(packed.0.as_deref().unwrap_or("")).map_err(throw)?;
-    let origin = non_empty(packed.1).unwrap_or_else(|| DEFAULT_SIGN_IN_ORIGIN.to_owned());
-    let base = base_url(&origin, &agent)?;
+/// The SDK's rules on string-only options, from the packed form: "" is
+/// absent; aliases take the first non-empty; a connectors string is a
+/// one-item list. `None` when the packing does not have 16 fields (a value
+/// held a separator): the caller takes the general path.
+fn sign_in_url_packed(packed: &str) -> Option<Result<String, JsValue>> {
+    let fields: Vec<&str> = packed.split('\0').collect();
+    if fields.len() != 16 {
+        return None;
+    }
+    let text = |i: usize| Some(fields[i].to_owned()).filter(|s| !s.is_empty());
+    let agent = match AgentHandle::parse(fields[0]) {
+        Ok(agent) => agent,
+        Err(error) => return Some(Err(throw(error))),
+    };
+    let origin = if fields[1].is_empty() { DEFAULT_SIGN_IN_ORIGIN } else { fields[1] };
+    let base = match base_url(origin, &agent) {
+        Ok(base) => base,
+        Err(error) => return Some(Err(error)),
+    };
+    let connectors = match fields[15].strip_prefix('\u{2}') {
+        Some(items) => items.split('\u{1}').map(str::to_owned).collect(),
+        None if fields[15].is_empty() => Vec::new(),
+        None => vec![fields[15].to_owned()],
+    };
     let options = SignInUrlOptions {
         sign_in_origin: None,
-        publishable_key: non_empty(packed.2),
-        return_to: non_empty(packed.3),
-        state: non_empty(packed.4),
-        journey_id: non_empty(packed.5),
-        display_name: non_empty(packed.6).or_else(|| non_empty(packed.7)),
+        publishable_key: text(2),
+        return_to: text(3),
+        state: text(4),
+        journey_id: text(5),
+        display_name: text(6).or_else(|| text(7)),
         agent_name: None,
-        agent_logo: non_empty(packed.8),
-        delivery: non_empty(packed.9),
-        message_line_phone: non_empty(packed.10).or_else(|| non_empty(packed.11)),
+        agent_logo: text(8),
+        delivery: text(9),
+        message_line_phone: text(10).or_else(|| text(11)),
         agent_phone: None,
-        message_body: non_empty(packed.12),
-        message_complete_url: non_empty(packed.13),
-        connectors: match packed.15 {
-            None => Vec::new(),
-            Some(PackedConnectors::One(text)) => vec![text],
-            Some(PackedConnectors::Many(items)) => items,
-        },
-        theme: non_empty(packed.14),
+        message_body: text(12),
+        message_complete_url: text(13),
+        connectors,
+        theme: text(14),
     };
-    Ok(sign_in_url::with_query(&base, &sign_in_url::query_string(&options)))
+    Some(Ok(sign_in_url::with_query(&base, &sign_in_url::query_string(&options))))
 }
 
 #[wasm_bindgen]
@@ -260,8 +252,8 @@ fn agent_handle(agent: &JsValue) -> Result<AgentHandle, JsValue> {
 #[wasm_bindgen(js_name = signInUrl, skip_typescript)]
 pub fn sign_in_url_js(options: JsValue) -> Result<String, JsValue> {
     if let Some(packed) = pack_sign_in_options(&options) {
-        if let Ok(packed) = serde_json::from_str::<PackedOptions>(&packed) {
-            return sign_in_url_packed(packed);
+        if let Some(result) = sign_in_url_packed(&packed) {
+            return result;
         }
     }
     if options.is_undefined() || options.is_null() {

@@ -36,12 +36,26 @@ impl SettingSource for EnvSettings<'_> {
     }
 }
 
-/// The `RateLimit` port over the Workers Rate Limiting binding.
+/// The `RateLimit` port over the Workers Rate Limiting binding, called
+/// directly (`limit({key})` → `{success}`) rather than through
+/// `worker::RateLimiter::limit`, whose serde-wasm-bindgen round trip costs
+/// ~15 KB of wasm.
 struct RateLimiterAdapter(worker::RateLimiter);
 
 impl RateLimit for RateLimiterAdapter {
     async fn allow(&self, key: &str) -> Result<bool, String> {
-        self.0.limit(key.to_owned()).await.map(|outcome| outcome.success).map_err(|e| e.to_string())
+        use js_sys::{Function, Object, Promise, Reflect};
+        use wasm_bindgen::{JsCast, JsValue};
+        let binding: &JsValue = self.0.as_ref();
+        let limit: Function = Reflect::get(binding, &JsValue::from_str("limit"))
+            .map_err(|_| "no limit method".to_owned())?
+            .dyn_into()
+            .map_err(|_| "limit is not a function".to_owned())?;
+        let options = Object::new();
+        Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(|_| "options".to_owned())?;
+        let promise: Promise = limit.call1(binding, &options).map_err(|_| "limit threw".to_owned())?.unchecked_into();
+        let outcome = js_sys::futures::JsFuture::from(promise).await.map_err(|_| "limit failed".to_owned())?;
+        Ok(Reflect::get(&outcome, &JsValue::from_str("success")).ok().and_then(|v| v.as_bool()).unwrap_or(true))
     }
 }
 
@@ -67,7 +81,9 @@ impl Store for KvAdapter {
     }
 
     async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
-        let mut put = self.0.put(key, value).map_err(|e| kv_error("put", e))?;
+        // Bytes, not `put(&str)`: that goes through serde-wasm-bindgen, which
+        // costs ~15 KB of wasm; KV keeps bytes and `get().text()` reads them back.
+        let mut put = self.0.put_bytes(key, value.as_bytes()).map_err(|e| kv_error("put", e))?;
         if let Some(ttl) = ttl_seconds {
             put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECONDS));
         }
@@ -134,10 +150,37 @@ fn api_for(config: &Config) -> Option<HttpConfigureApi<FetchTransport>> {
     })
 }
 
+thread_local! {
+    /// The parsed settings of this isolate and the raw values they came from.
+    /// Settings do not change within an isolate, but parsing them (sealing key
+    /// schedules, origins) on every request is measurable CPU; the raw values
+    /// are compared each time, so a change is still picked up.
+    static CONFIG: std::cell::RefCell<Option<(Vec<Option<String>>, std::rc::Rc<Config>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn config_for(settings: &EnvSettings) -> std::rc::Rc<Config> {
+    let raw: Vec<Option<String>> = crate::settings::SETTINGS
+        .iter()
+        .filter(|s| s.kind != crate::settings::SettingKind::Binding)
+        .map(|s| settings.text(s.name))
+        .collect();
+    CONFIG.with(|cache| {
+        if let Some((seen, config)) = cache.borrow().as_ref() {
+            if *seen == raw {
+                return config.clone();
+            }
+        }
+        let config = std::rc::Rc::new(Config::from_source(settings));
+        *cache.borrow_mut() = Some((raw, config.clone()));
+        config
+    })
+}
+
 #[event(fetch)]
 pub async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let settings = EnvSettings(&env);
-    let config = Config::from_source(&settings);
+    let config = config_for(&settings);
     let store = env.kv("CONFIGURE_KV").ok().map(KvAdapter);
     let api = api_for(&config);
     let limiter = env.rate_limiter("CONFIGURE_RATE_LIMITER").ok().map(RateLimiterAdapter);
