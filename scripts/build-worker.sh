@@ -9,10 +9,11 @@ cd "$ROOT"
 # The link builder (www/index.html) runs the npm helpers in the browser: the
 # web build of pkg/ is copied to www/pkg/ (git-ignored) and served as assets.
 bash "$ROOT/scripts/build-pkg.sh"
-mkdir -p www/pkg/wasm
-for file in browser.js wasm/configure_edge.js wasm/configure_edge_bg.wasm; do
-  cmp -s "pkg/$file" "www/pkg/$file" || cp "pkg/$file" "www/pkg/$file"
-done
+if ! diff -rq pkg/wasm www/pkg/wasm >/dev/null 2>&1 || ! cmp -s pkg/browser.js www/pkg/browser.js; then
+  rm -rf www/pkg
+  mkdir -p www/pkg
+  cp -r pkg/wasm pkg/browser.js www/pkg/
+fi
 
 inputs_hash() {
   { find src -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock; } | sha256sum | cut -d' ' -f1
