@@ -5,7 +5,7 @@ use crate::agent::AgentHandle;
 use crate::error::EdgeError;
 use crate::seal::Keyring;
 use crate::settings::{Secret, SettingSource};
-use url::Url;
+use crate::http_url::HttpUrl;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
 pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
@@ -61,17 +61,14 @@ fn missing(setting: &'static str) -> SettingProblem {
 /// `scheme://host[:port]` of an http(s) URL with no path, query, fragment
 /// or credentials; the normalized origin.
 pub fn parse_origin(value: &str) -> Result<String, String> {
-    let url = Url::parse(value).map_err(|_| "not an absolute URL".to_owned())?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("must be http or https".to_owned());
-    }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+    let url = HttpUrl::parse(value).ok_or_else(|| "must be an http(s) origin of ASCII letters, digits, '-' and '.'".to_owned())?;
+    if url.rest() != "/" {
         return Err("must be an origin (no path, query or fragment)".to_owned());
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    if url.has_credentials() {
         return Err("must not contain credentials".to_owned());
     }
-    Ok(url.origin().ascii_serialization())
+    Ok(url.origin())
 }
 
 impl Config {
@@ -102,9 +99,9 @@ impl Config {
 
         let base_url = match text(source, "CONFIGURE_BASE_URL") {
             None => DEFAULT_BASE_URL.to_owned(),
-            Some(value) => match Url::parse(&value) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => {
-                    value.trim_end_matches('/').to_owned()
+            Some(value) => match HttpUrl::parse(&value) {
+                Some(url) if !url.rest().contains(['?', '#']) && !url.has_credentials() => {
+                    url.href().trim_end_matches('/').to_owned()
                 }
                 _ => {
                     invalid("CONFIGURE_BASE_URL", "must be an http(s) URL without a query".to_owned());

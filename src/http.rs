@@ -80,7 +80,7 @@ impl HttpRequest {
             Some((path, query)) => (path, query),
             None => (without_fragment, ""),
         };
-        let origin = url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let origin = crate::http_url::HttpUrl::parse(url).map(|u| u.origin()).unwrap_or_default();
         Some(HttpRequest {
             method: Method::parse(method),
             origin,

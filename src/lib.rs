@@ -28,6 +28,7 @@ pub mod cors;
 pub mod error;
 pub mod flows;
 pub mod http;
+pub mod http_url;
 pub mod log;
 pub mod pages;
 pub mod ratelimit;

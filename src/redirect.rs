@@ -2,6 +2,7 @@
 //! callback must be an exact https URL, http only on localhost).
 
 use crate::js_text;
+#[cfg(not(target_arch = "wasm32"))]
 use url::Url;
 
 /// The SDK's default SSO callback path under the app URL.
@@ -74,6 +75,7 @@ pub struct UrlParts {
     pub has_credentials: bool,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl UrlParts {
     pub fn of(url: &Url) -> UrlParts {
         UrlParts {
@@ -106,7 +108,10 @@ pub fn check_parts(raw: &str, parts: &UrlParts) -> Result<(), SsoRedirectError> 
     Ok(())
 }
 
-/// Checks a candidate against the SSO callback rules, in the SDK's order.
+/// Checks a candidate against the SSO callback rules, in the SDK's order,
+/// with a WHATWG URL parser (native builds; the npm build fills `UrlParts`
+/// from the runtime's `URL`).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn check_redirect_uri(raw: &str) -> Result<Url, SsoRedirectError> {
     let parsed = Url::parse(raw).map_err(|_| SsoRedirectError::NotAUrl { raw: raw.to_owned() })?;
     check_parts(raw, &UrlParts::of(&parsed))?;
@@ -114,13 +119,14 @@ pub fn check_redirect_uri(raw: &str) -> Result<Url, SsoRedirectError> {
 }
 
 /// `resolveSsoRedirectUri`: the redirect URI exactly as given, or why not.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn resolve_sso_redirect_uri(input: &SsoRedirectInput) -> Result<String, SsoRedirectError> {
     let raw = candidate(input).filter(|r| !r.is_empty()).ok_or(SsoRedirectError::NotConfigured)?;
     check_redirect_uri(&raw)?;
     Ok(raw)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

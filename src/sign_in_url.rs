@@ -5,7 +5,7 @@
 use crate::agent::AgentHandle;
 use crate::configure_error::ConfigureError;
 use crate::js_text;
-use url::{form_urlencoded, Url};
+use crate::http_url::HttpUrl;
 
 /// The hosted sign-in origin when none is given.
 pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
@@ -61,11 +61,16 @@ pub fn join_connectors<S: AsRef<str>>(items: &[S]) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join(","))
 }
 
-/// Parses the hosted origin as a WHATWG URL (what `new URL(origin)` does);
-/// `None` is the default origin, an empty string is not a URL.
-pub fn parse_origin(origin: Option<&str>) -> Result<Url, ConfigureError> {
+/// The hosted origin: `None` is the default; anything else must be an
+/// http(s) URL (its path, query and fragment are dropped, as the SDK drops
+/// them). The Worker's origins come from settings checked the same way; the
+/// npm build parses arbitrary origins with the runtime's own URL instead.
+pub fn parse_origin(origin: Option<&str>) -> Result<String, ConfigureError> {
     let origin = origin.unwrap_or(DEFAULT_SIGN_IN_ORIGIN);
-    Url::parse(origin).map_err(|_| ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE))
+    match HttpUrl::parse(origin) {
+        Some(url) if !url.has_credentials() => Ok(url.origin()),
+        _ => Err(ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE)),
+    }
 }
 
 /// The query string (without `?`) of a hosted sign-in URL: the parameters
@@ -111,18 +116,12 @@ pub fn with_query(base: &str, query: &str) -> String {
     }
 }
 
-/// Builds the hosted sign-in URL for a validated agent. The origin is parsed
-/// with the `url` crate (WHATWG URL); the npm build parses it with the
-/// runtime's own `URL` instead, as the SDK does (src/js.rs).
+/// Builds the hosted sign-in URL for a validated agent on an http(s)
+/// origin (`parse_origin`); the npm build takes any origin the runtime's
+/// `URL` takes, as the SDK does (src/js.rs).
 pub fn sign_in_url(agent: &AgentHandle, options: &SignInUrlOptions) -> Result<String, ConfigureError> {
-    let mut url = parse_origin(options.sign_in_origin.as_deref())?;
-    // The pathname setter leaves URLs with an opaque path ("mailto:x") alone.
-    if !url.cannot_be_a_base() {
-        url.set_path(&agent_path(agent));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(with_query(url.as_str(), &query_string(options)))
+    let origin = parse_origin(options.sign_in_origin.as_deref())?;
+    Ok(with_query(&format!("{origin}{}", agent_path(agent)), &query_string(options)))
 }
 
 #[cfg(test)]
@@ -159,14 +158,11 @@ mod tests {
     #[test]
     fn origin_path_query_and_fragment_are_dropped() {
         let options = SignInUrlOptions {
-            sign_in_origin: Some("HTTP://User:Pw@Example.COM:80/a/b?c=d#e".into()),
+            sign_in_origin: Some("HTTP://Example.COM:80/a/b?c=d#e".into()),
             state: Some("s t*-._~!".into()),
             ..Default::default()
         };
-        assert_eq!(
-            sign_in_url(&agent(), &options).unwrap(),
-            "http://User:Pw@example.com/my-agent?state=s+t*-._%7E%21"
-        );
+        assert_eq!(sign_in_url(&agent(), &options).unwrap(), "http://example.com/my-agent?state=s+t*-._%7E%21");
     }
 
     #[test]
@@ -199,12 +195,10 @@ mod tests {
     }
 
     #[test]
-    fn opaque_origin_keeps_its_path() {
-        let options = SignInUrlOptions {
-            sign_in_origin: Some("mailto:x@y".into()),
-            theme: Some("dark".into()),
-            ..Default::default()
-        };
-        assert_eq!(sign_in_url(&agent(), &options).unwrap(), "mailto:x@y?theme=dark");
+    fn only_http_origins_without_credentials() {
+        for origin in ["mailto:x@y", "https://u:p@sign-in.me", "sign-in.me", ""] {
+            let options = SignInUrlOptions { sign_in_origin: Some(origin.into()), ..Default::default() };
+            assert!(sign_in_url(&agent(), &options).is_err(), "{origin}");
+        }
     }
 }

@@ -32,7 +32,7 @@ use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
-use url::Url;
+use crate::http_url::HttpUrl;
 
 use super::journeys::MAX_SUBJECT_LEN;
 use super::links::{store_link, NewLink};
@@ -80,13 +80,9 @@ impl From<EdgeError> for PageError {
 /// `returnAfter` if it is an absolute http(s) URL on an allowlisted origin.
 pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, EdgeError> {
     let refuse = || EdgeError::bad_request("returnAfter", "returnAfter must be a URL on an origin in ALLOWED_RETURN_ORIGINS");
-    let url = Url::parse(value).map_err(|_| refuse())?;
-    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse());
-    }
-    let origin = url.origin().ascii_serialization();
-    if allowed.iter().any(|a| *a == origin) {
-        Ok(url.to_string())
+    let url = HttpUrl::parse(value).filter(|url| !url.has_credentials()).ok_or_else(refuse)?;
+    if allowed.contains(&url.origin()) {
+        Ok(url.href())
     } else {
         Err(refuse())
     }
@@ -341,9 +337,8 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         // Checked again: the allowlist may have changed since the ticket.
         match record.return_after.as_deref().map(|r| check_return_after(r, &self.config.allowed_return_origins)) {
             Some(Ok(return_after)) => {
-                let mut url = Url::parse(&return_after).map_err(|_| PageError::invalid_state())?;
-                url.query_pairs_mut().append_pair("configure", "linked");
-                Ok(url.to_string())
+                let url = HttpUrl::parse(&return_after).ok_or_else(PageError::invalid_state)?;
+                Ok(url.with_query_pair("configure=linked"))
             }
             Some(Err(_)) => {
                 self.log.warn("returnAfter no longer allowlisted; sent to the linked page");
@@ -366,7 +361,7 @@ pub struct CallbackQuery {
 impl CallbackQuery {
     pub fn parse(query: &str) -> CallbackQuery {
         let mut out = CallbackQuery::default();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             let slot = match name.as_ref() {
                 "code" => &mut out.code,
                 "state" => &mut out.state,
@@ -384,7 +379,7 @@ impl CallbackQuery {
 
 /// The first value of `name` in a query string.
 pub fn query_value(query: &str, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 #[cfg(test)]
