@@ -151,28 +151,35 @@ fn api_for(config: &Config) -> Option<HttpConfigureApi<FetchTransport>> {
 }
 
 thread_local! {
-    /// The parsed settings of this isolate and the raw values they came from.
-    /// Settings do not change within an isolate, but parsing them (sealing key
-    /// schedules, origins) on every request is measurable CPU; the raw values
-    /// are compared each time, so a change is still picked up.
-    static CONFIG: std::cell::RefCell<Option<(Vec<Option<String>>, std::rc::Rc<Config>)>> =
+    /// The parsed settings of this isolate, with the `env` object and the raw
+    /// values they came from. Settings do not change within an isolate, but
+    /// parsing them (sealing key schedules, origins) on every request is
+    /// measurable CPU. The same `env` object is reused as is; another one is
+    /// compared value by value, so a change is still picked up.
+    static CONFIG: std::cell::RefCell<Option<(wasm_bindgen::JsValue, Vec<Option<String>>, std::rc::Rc<Config>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-fn config_for(settings: &EnvSettings) -> std::rc::Rc<Config> {
+fn config_for(env: &Env, settings: &EnvSettings) -> std::rc::Rc<Config> {
+    let env_js: &wasm_bindgen::JsValue = env.as_ref();
+    let same_env = CONFIG.with(|cache| {
+        cache.borrow().as_ref().filter(|(seen, _, _)| js_sys::Object::is(seen, env_js)).map(|(_, _, c)| c.clone())
+    });
+    if let Some(config) = same_env {
+        return config;
+    }
     let raw: Vec<Option<String>> = crate::settings::SETTINGS
         .iter()
         .filter(|s| s.kind != crate::settings::SettingKind::Binding)
         .map(|s| settings.text(s.name))
         .collect();
     CONFIG.with(|cache| {
-        if let Some((seen, config)) = cache.borrow().as_ref() {
-            if *seen == raw {
-                return config.clone();
-            }
-        }
-        let config = std::rc::Rc::new(Config::from_source(settings));
-        *cache.borrow_mut() = Some((raw, config.clone()));
+        let mut cache = cache.borrow_mut();
+        let config = match cache.as_ref() {
+            Some((_, seen, config)) if *seen == raw => config.clone(),
+            _ => std::rc::Rc::new(Config::from_source(settings)),
+        };
+        *cache = Some((env_js.clone(), raw, config.clone()));
         config
     })
 }
@@ -180,7 +187,7 @@ fn config_for(settings: &EnvSettings) -> std::rc::Rc<Config> {
 #[event(fetch)]
 pub async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let settings = EnvSettings(&env);
-    let config = config_for(&settings);
+    let config = config_for(&env, &settings);
     let store = env.kv("CONFIGURE_KV").ok().map(KvAdapter);
     let api = api_for(&config);
     let limiter = env.rate_limiter("CONFIGURE_RATE_LIMITER").ok().map(RateLimiterAdapter);
