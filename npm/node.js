@@ -5,10 +5,4 @@ import { initSync } from "./wasm/configure_edge.js";
 
 initSync({ module: readFileSync(new URL("./wasm/configure_edge_bg.wasm", import.meta.url)) });
 
-export {
-  signInUrl,
-  validateAgentHandle,
-  normalizePhoneCandidates,
-  validatePhone,
-  resolveSsoRedirectUri,
-} from "./wasm/configure_edge.js";
+export * from "./exports.js";

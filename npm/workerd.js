@@ -6,10 +6,4 @@ import { initSync } from "./wasm/configure_edge.js";
 
 initSync({ module: wasmModule });
 
-export {
-  signInUrl,
-  validateAgentHandle,
-  normalizePhoneCandidates,
-  validatePhone,
-  resolveSsoRedirectUri,
-} from "./wasm/configure_edge.js";
+export * from "./exports.js";

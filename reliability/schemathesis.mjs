@@ -5,7 +5,7 @@
 // Prints `SCHEMATHESIS_RESULT {...}`; exits non-zero on any failure.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
+import { freePort } from "../tests/support/ports.mjs";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -17,16 +17,6 @@ const EXAMPLES = Number(process.env.SCHEMATHESIS_EXAMPLES ?? 200);
 const SECRET = "schemathesis-agent-secret-0123456789";
 const API_KEY = "sk_test_schemathesis";
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function run(command, args, options) {
   return new Promise((resolve) => {

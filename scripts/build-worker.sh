@@ -9,10 +9,11 @@ cd "$ROOT"
 # The link builder (www/index.html) runs the npm helpers in the browser: the
 # web build of pkg/ is copied to www/pkg/ (git-ignored) and served as assets.
 bash "$ROOT/scripts/build-pkg.sh"
-if ! diff -rq pkg/wasm www/pkg/wasm >/dev/null 2>&1 || ! cmp -s pkg/browser.js www/pkg/browser.js; then
+if ! diff -rq pkg/wasm www/pkg/wasm >/dev/null 2>&1 || ! cmp -s pkg/browser.js www/pkg/browser.js \
+   || ! cmp -s pkg/exports.js www/pkg/exports.js; then
   rm -rf www/pkg
   mkdir -p www/pkg
-  cp -r pkg/wasm pkg/browser.js www/pkg/
+  cp -r pkg/wasm pkg/browser.js pkg/exports.js www/pkg/
 fi
 
 inputs_hash() {

@@ -5,22 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import net from "node:net";
+import { freePort } from "../support/ports.mjs";
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "./support/worker.mjs";
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function devVar(name) {
   const text = fs.readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
