@@ -61,6 +61,10 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                         self.webhook_failure(EdgeError::RateLimited),
                         &cors::check(request, &self.config.sign_in_origins),
                     ),
+                    Ok(Route::Callback) => self
+                        .page_failure(PageError::from(EdgeError::RateLimited))
+                        .with_header("Retry-After", &ratelimit::RETRY_AFTER_SECONDS.to_string())
+                        .with_header("Set-Cookie", &cookies::clear(STATE_COOKIE)),
                     _ => self
                         .page_failure(PageError::from(EdgeError::RateLimited))
                         .with_header("Retry-After", &ratelimit::RETRY_AFTER_SECONDS.to_string()),
@@ -173,8 +177,9 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 .await?;
                 Ok(HttpResponse::json(200, &identity))
             }
-            Route::Link { subject } => {
+            Route::Link { encoded } => {
                 self.authorize(request)?;
+                let subject = &routes::link_subject(encoded)?;
                 let store = self.store()?;
                 if request.method == Method::Delete {
                     delete_link(store, subject).await?;

@@ -80,7 +80,13 @@ impl HttpRequest {
             Some((path, query)) => (path, query),
             None => (without_fragment, ""),
         };
-        let origin = crate::http_url::HttpUrl::parse(url).map(|u| u.origin()).unwrap_or_default();
+        // The origin comes from the scheme and authority alone, so that odd
+        // characters in the path or query cannot blank it.
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let scheme_len = url.len() - rest.len();
+        let origin = crate::http_url::HttpUrl::parse(&url[..scheme_len + authority_end])
+            .map(|u| u.origin())
+            .unwrap_or_default();
         Some(HttpRequest {
             method: Method::parse(method),
             origin,
@@ -171,6 +177,12 @@ impl HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origin_ignores_the_path_and_query() {
+        let req = HttpRequest::new("GET", "https://Edge.Example:443/auth?ticket=T&x=|^{}`").unwrap();
+        assert_eq!(req.origin, "https://edge.example");
+    }
 
     #[test]
     fn request_splits_path_and_query() {

@@ -14,8 +14,10 @@ pub enum Route {
     Journeys,
     /// `POST /v1/identity/resolve` (agent API).
     IdentityResolve,
-    /// `GET|DELETE /v1/links/{subject}` (agent API); the subject decoded.
-    Link { subject: String },
+    /// `GET|DELETE /v1/links/{subject}` (agent API); the subject still
+    /// percent-encoded: it is decoded (`link_subject`) after authorization,
+    /// so a caller without the secret gets 401 whatever the path holds.
+    Link { encoded: String },
     /// `POST|OPTIONS /auth/configure/complete`: the completion webhook.
     Complete,
     /// `POST /v1/sign-ins` (agent API): a one-time web sign-in ticket.
@@ -63,15 +65,25 @@ pub fn resolve(method: Method, path: &str) -> Result<Route, EdgeError> {
         if !LINK_METHODS.contains(&method) {
             return Err(EdgeError::MethodNotAllowed { allow: LINK_METHODS.to_vec() });
         }
-        let subject = percent_decode_str(encoded)
-            .decode_utf8()
-            .map_err(|_| EdgeError::bad_request("subject", "subject must be percent-encoded UTF-8"))?;
-        if subject.len() > crate::flows::journeys::MAX_SUBJECT_LEN {
-            return Err(EdgeError::bad_request("subject", "subject is too long"));
-        }
-        return Ok(Route::Link { subject: subject.into_owned() });
+        return Ok(Route::Link { encoded: encoded.to_owned() });
     }
     Err(EdgeError::NotFound)
+}
+
+/// The subject of a `/v1/links/{subject}` path: percent-decoded UTF-8,
+/// trimmed as body subjects are, non-empty and at most 1 KiB.
+pub fn link_subject(encoded: &str) -> Result<String, EdgeError> {
+    let subject = percent_decode_str(encoded)
+        .decode_utf8()
+        .map_err(|_| EdgeError::bad_request("subject", "subject must be percent-encoded UTF-8"))?;
+    let subject = crate::js_text::trim(&subject);
+    if subject.is_empty() {
+        return Err(EdgeError::bad_request("subject", "subject is required"));
+    }
+    if subject.len() > crate::flows::journeys::MAX_SUBJECT_LEN {
+        return Err(EdgeError::bad_request("subject", "subject is too long"));
+    }
+    Ok(subject.to_owned())
 }
 
 #[cfg(test)]
@@ -110,12 +122,11 @@ mod tests {
     }
 
     #[test]
-    fn link_subjects_are_decoded() {
-        assert_eq!(
-            resolve(Method::Get, "/v1/links/spectrum%3A%2B1%20415%2Fx"),
-            Ok(Route::Link { subject: "spectrum:+1 415/x".into() })
-        );
-        assert_eq!(resolve(Method::Delete, "/v1/links/%C3%A9").unwrap(), Route::Link { subject: "é".into() });
-        assert_eq!(resolve(Method::Get, "/v1/links/%FF").unwrap_err().status(), 400);
+    fn link_subjects_are_decoded_and_trimmed() {
+        assert_eq!(resolve(Method::Get, "/v1/links/a%20b"), Ok(Route::Link { encoded: "a%20b".into() }));
+        assert_eq!(link_subject("spectrum%3A%2B1%20415%2Fx").unwrap(), "spectrum:+1 415/x");
+        assert_eq!(link_subject("%C3%A9%20").unwrap(), "é");
+        assert_eq!(link_subject("%FF").unwrap_err().status(), 400);
+        assert_eq!(link_subject("%20").unwrap_err().status(), 400);
     }
 }

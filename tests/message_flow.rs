@@ -355,3 +355,30 @@ fn public_routes_are_rate_limited_with_retry_after() {
         assert_eq!(h.call(agent_get("/v1/links/x")).status, 404);
     }
 }
+
+#[test]
+fn review_regressions_links_and_upstream_refusals() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    // Without the secret, the path never decides the answer: 401, not 400.
+    assert_eq!(h.call(HttpRequest::new("GET", "https://edge.example/v1/links/%FF").unwrap()).status, 401);
+    assert_eq!(h.call(agent_get("/v1/links/%FF")).status, 400);
+    // Path subjects are trimmed like body subjects.
+    let journey = create_journey(&h, "user:1 ");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    assert_eq!(link_of(&h, "user%3A1%20")["subject"], "user:1");
+    let delete = HttpRequest::new("DELETE", "https://edge.example/v1/links/user%3A1%20")
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"));
+    assert_eq!(h.call(delete).status, 204);
+    assert_eq!(link_of(&h, "user%3A1"), Value::Null);
+    // A 404 from Configure (a wrong base URL) is ours to fix: 502, journey kept.
+    let journey = create_journey(&h, "s404");
+    *h.api.failure.borrow_mut() =
+        Some(configure_edge::configure_error::ConfigureError::new(ErrorCode::NotFound, "no route").with_status(404));
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
+    *h.api.failure.borrow_mut() =
+        Some(configure_edge::configure_error::ConfigureError::new(ErrorCode::InvalidInput, "bad gateway page").with_status(405));
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
+    h.api.heal();
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+}

@@ -236,3 +236,20 @@ fn no_open_redirect_across_generated_inputs() {
     }
     assert!(accepted > 50, "the generator reaches the redirect ({accepted})");
 }
+
+#[test]
+fn review_regressions_ticket_kept_on_failed_state_write_and_limited_callback_clears_cookie() {
+    use configure_edge::store::Faults;
+    let h = harness(FakeApi::default());
+    let ticket = ticket_url(&h, "s", None);
+    h.store.set_faults(Faults { put: true, ..Faults::default() });
+    assert_eq!(h.call(get(&ticket, None)).status, 503);
+    h.store.set_faults(Faults::default());
+    start(&h, &ticket); // the ticket still works once KV is back
+
+    let mut limited = harness(FakeApi::default());
+    limited.limiter = Some(CountingLimiter { limit: 0, ..Default::default() });
+    let response = callback(&limited, "code=c&state=s", Some("s"));
+    assert_eq!(response.status, 429);
+    assert!(clears_cookie(&response), "every callback answer clears the cookie, 429 included");
+}

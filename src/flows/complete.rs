@@ -54,8 +54,10 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     let journey = journey?;
     let validation = match validation {
         Ok(validation) => validation,
-        // The API refused the token itself: it is not a valid token.
-        Err(error) if matches!(error.code, ErrorCode::InvalidInput | ErrorCode::NotFound) => {
+        // The API refused the token itself (400): it is not a valid token.
+        // Any other refusal (404 from a wrong base URL, 401 for our key, ...)
+        // is ours to fix: 502, and the journey stays usable.
+        Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => {
             return Err(EdgeError::InvalidToken)
         }
         Err(error) => return Err(EdgeError::Upstream { step: "token validation", error }),

@@ -248,10 +248,6 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         let ticket_key = ticket_key(ticket);
         let (record, subject) =
             live_record(self.store, self.keyring, &ticket_key, self.now_ms, self.log).await?.ok_or_else(used)?;
-        // Consume the ticket before anything else: a ticket that cannot be
-        // deleted is not used (single use is best effort on KV).
-        self.store.delete(&ticket_key).await.map_err(EdgeError::from)?;
-
         let callback = self.callback_url();
         if let Some(api) = self.api {
             if let Err(error) = ensure_return_to(self.store, api, &callback, false, self.now_ms).await {
@@ -270,6 +266,10 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             expires_at: self.now_ms + ttl * 1000,
         };
         self.store.put(&key, &serde_json::to_string(&state_record).map_err(EdgeError::from)?, Some(ttl)).await.map_err(EdgeError::from)?;
+        // Then consume the ticket: a failed state write leaves the ticket
+        // usable, and a ticket that cannot be deleted is not used (single
+        // use is best effort on KV); its orphaned state just expires.
+        self.store.delete(&ticket_key).await.map_err(EdgeError::from)?;
 
         let options = SignInUrlOptions {
             sign_in_origin: self.config.sign_in_origins.first().cloned(),
