@@ -7,3 +7,4 @@ export {
   validatePhone,
   resolveSsoRedirectUri,
 } from "./wasm/configure_edge.js";
+export { configureBetterAuthOAuthProvider } from "./better-auth.js";

@@ -42,7 +42,7 @@ export interface SignInUrlOptions {
 }
 
 /** The SDK's error codes a helper can throw. */
-export type ConfigureErrorCode = "INVALID_INPUT";
+export type ConfigureErrorCode = "INVALID_INPUT" | "API_KEY_MISSING" | "AUTH_REQUIRED" | "NOT_FOUND" | "RATE_LIMITED" | "SERVER_ERROR" | "NETWORK_ERROR" | "TIMEOUT" | "ACCESS_DENIED" | "PAYMENT_REQUIRED" | "COMMIT_REQUIRED";
 
 /**
  * What every helper throws: an `Error` with `name` `"ConfigureError"`, the
@@ -104,3 +104,61 @@ export interface SsoRedirectUriInput {
  * fragment, no credentials. Never throws.
  */
 export function resolveSsoRedirectUri(input: SsoRedirectUriInput): { redirectUri: string } | { error: string };
+
+/** Options of {@link configureBetterAuthOAuthProvider} (the SDK's). */
+export interface ConfigureBetterAuthOptions {
+  /** The OAuth client id of "Continue with Configure". */
+  clientId: string;
+  /** Its secret (sent with client_secret_basic). */
+  clientSecret: string;
+  /** The server-side `sk_` key, for the profile identity read. */
+  apiKey: string;
+  /** The agent handle (validated as the SDK's client does). */
+  agent: string;
+  /** The Configure API; default `https://api.configure.dev` (query, fragment and a trailing slash dropped). */
+  baseUrl?: string;
+  /** The authorization origin; default `https://accounts.configure.dev`. */
+  accountsOrigin?: string;
+  /** The resource indicator (an origin); default `https://api.configure.dev`. */
+  resource?: string;
+  /** Scopes; default `["profile.read", "profile.search"]`. */
+  scopes?: string[];
+  /** Better Auth provider id; default `"configure"`. */
+  providerId?: string;
+  /** A `fetch` to use (tests); default the global one. */
+  fetch?: (input: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Response>;
+}
+
+/** What `getUserInfo` answers: the token's subject and the profile's identity. */
+export interface ConfigureUserInfo {
+  sub: string;
+  name?: string;
+  email?: string;
+  emailVerified: boolean;
+  [field: string]: unknown;
+}
+
+/** A Better Auth Generic OAuth provider config, as the SDK builds it. */
+export interface ConfigureBetterAuthProvider {
+  providerId: string;
+  clientId: string;
+  clientSecret: string;
+  authorizationUrl: string;
+  tokenUrl: string;
+  scopes: string[];
+  pkce: true;
+  authentication: "basic";
+  authorizationUrlParams: { resource: string };
+  tokenUrlParams: { resource: string };
+  /** Introspects the access token and reads the profile's identity; null unless the token is active with a subject. */
+  getUserInfo(tokens: { accessToken?: string; access_token?: string }): Promise<ConfigureUserInfo | null>;
+  mapProfileToUser(profile: ConfigureUserInfo): { id: string; name: string; email?: string; emailVerified: boolean };
+}
+
+/**
+ * "Continue with Configure" for Better Auth's Generic OAuth plugin: the same
+ * config object as the SDK's `configureBetterAuthOAuthProvider`.
+ *
+ * @throws {ConfigureError} `API_KEY_MISSING` without `apiKey`; `INVALID_INPUT` for a bad agent handle.
+ */
+export function configureBetterAuthOAuthProvider(options: ConfigureBetterAuthOptions): ConfigureBetterAuthProvider;

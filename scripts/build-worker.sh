@@ -10,10 +10,10 @@ cd "$ROOT"
 # web build of pkg/ is copied to www/pkg/ (git-ignored) and served as assets.
 bash "$ROOT/scripts/build-pkg.sh"
 if ! diff -rq pkg/wasm www/pkg/wasm >/dev/null 2>&1 || ! cmp -s pkg/browser.js www/pkg/browser.js \
-   || ! cmp -s pkg/exports.js www/pkg/exports.js; then
+   || ! cmp -s pkg/exports.js www/pkg/exports.js || ! cmp -s pkg/better-auth.js www/pkg/better-auth.js; then
   rm -rf www/pkg
   mkdir -p www/pkg
-  cp -r pkg/wasm pkg/browser.js pkg/exports.js www/pkg/
+  cp -r pkg/wasm pkg/browser.js pkg/exports.js pkg/better-auth.js www/pkg/
 fi
 
 inputs_hash() {

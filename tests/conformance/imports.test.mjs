@@ -130,7 +130,12 @@ const none: string[] = normalizePhoneCandidates(null);
 const phone: string = validatePhone("+14155551234");
 const resolved = resolveSsoRedirectUri({ appUrl: "https://app.example" });
 const text: string = "error" in resolved ? resolved.error : resolved.redirectUri;
-try { validatePhone("x"); } catch (e) { const err = e as ConfigureError; const code: "INVALID_INPUT" = err.code; void code; }
+try { validatePhone("x"); } catch (e) { const err = e as ConfigureError; const code: string = err.code; void code; }
+import { configureBetterAuthOAuthProvider } from "configure-edge";
+const provider = configureBetterAuthOAuthProvider({ clientId: "c", clientSecret: "s", apiKey: "sk_x", agent: "my-agent" });
+const tokenUrl: string = provider.tokenUrl;
+const user: { id: string; name: string } = provider.mapProfileToUser({ sub: "s", emailVerified: false });
+void [tokenUrl, user];
 // @ts-expect-error the agent is required
 signInUrl({ delivery: "message" });
 // @ts-expect-error theme is "light" or "dark"

@@ -28,6 +28,7 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
   const codes = new Map(); // code -> { userId, agent, approved }
   const phones = new Map(); // E.164 -> { userId, approved, displayName }
   const destinations = new Map(); // return_to -> createdAt
+  const accessTokens = new Map(); // OAuth access token -> { sub, active, identity }
   const requests = [];
   let mode = { name: "ok", delayMs: 0 };
   const sockets = new Set();
@@ -61,6 +62,15 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
       phones.set(phone, { userId, approved, displayName });
       return { phone, userId };
     },
+    /** An OAuth access token ("Continue with Configure") and the identity behind it. */
+    issueAccessToken({ sub = id("sub"), active = true, name, email } = {}) {
+      const token = id("cfgoat");
+      const identity = {};
+      if (name !== undefined) identity.name = name;
+      if (email !== undefined) identity.email = email;
+      accessTokens.set(token, { sub, active, identity });
+      return { token, sub };
+    },
     setMode(name, { delayMs = 0 } = {}) {
       if (!MODES.includes(name)) throw new Error(`unknown mode ${name}`);
       mode = { name, delayMs };
@@ -75,7 +85,17 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
   };
 
   // The Configure API itself: [status, JSON body] for a parsed request.
-  function answer(method, path, body) {
+  function answer(method, path, body, headers = {}) {
+    if (method === "POST" && path === "/oauth/introspect") {
+      const entry = accessTokens.get(body?.token);
+      return { status: 200, body: entry && entry.active ? { active: true, sub: entry.sub, token_type: "access_token" } : { active: false } };
+    }
+    if (method === "GET" && path === "/v1/profile") {
+      const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
+      const entry = accessTokens.get(bearer);
+      if (!entry || !entry.active) return apiError(401, "authentication_error", "invalid_token", "The access token is invalid or expired.");
+      return { status: 200, body: { identity: entry.identity, filtered: false } };
+    }
     if (method === "POST" && path === "/v1/auth/sign-in/validate") {
       const entry = tokens.get(body?.token);
       if (mode.name === "invalid-token" || !entry) return { status: 200, body: { valid: false } };
@@ -291,11 +311,16 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
       return send(status, body);
     }
     if (mode.name === "malformed") return send(200, undefined, '{"valid": tru');
+    // Token introspection is authenticated by the token itself, not a key.
+    if (path === "/oauth/introspect") {
+      const { status, body } = answer(req.method, path, json, req.headers);
+      return send(status, body);
+    }
     if (req.headers["x-api-key"] !== apiKey) {
       const { status, body } = apiError(401, "authentication_error", "invalid_api_key", "Invalid API key.");
       return send(status, body);
     }
-    const { status, body } = answer(req.method, path, json);
+    const { status, body } = answer(req.method, path, json, req.headers);
     send(status, body);
   });
   server.on("connection", (socket) => {
