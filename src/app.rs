@@ -185,7 +185,9 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                     delete_link(store, subject).await?;
                     return Ok(HttpResponse::empty(204));
                 }
-                let link = read_link(store, require(&self.config.sealing_keys)?, subject, self.log).await?;
+                let keyring = require(&self.config.sealing_keys)?;
+                let agent = require(&self.config.agent)?;
+                let link = read_link(store, keyring, subject, agent.as_str(), self.log).await?;
                 link.map(|link| HttpResponse::json(200, &link)).ok_or(EdgeError::LinkNotFound)
             }
             Route::SignIns => {

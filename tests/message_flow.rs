@@ -382,3 +382,17 @@ fn review_regressions_links_and_upstream_refusals() {
     h.api.heal();
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
 }
+
+#[test]
+fn links_of_another_agent_are_not_served() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "s");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    let renamed = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_AGENT", "other-agent")]);
+    for (key, value) in h.store.entries() {
+        pollster::block_on(configure_edge::store::Store::put(&renamed.store, &key, &value, None)).unwrap();
+    }
+    assert_eq!(renamed.call(agent_get("/v1/links/s")).status, 404);
+    let identity = json(&renamed.call(agent_post("/v1/identity/resolve", r#"{"subject":"s"}"#)));
+    assert_eq!(identity["source"], "external_id");
+}

@@ -90,7 +90,7 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
     let not_configured = || ConfigureError::new(crate::configure_error::ErrorCode::AuthRequired, "CONFIGURE_API_KEY is not set");
 
     // 1. The stored link: trusted as is, unless asked to validate it.
-    if let Some(link) = read_link(store, keyring, &request.subject, log).await? {
+    if let Some(link) = read_link(store, keyring, &request.subject, agent, log).await? {
         if !request.validate_token {
             return Ok(Identity {
                 external_id,

@@ -53,13 +53,14 @@ pub async fn store_link<S: Store>(
     Ok(record)
 }
 
-/// The subject's link, if there is a readable one. A record of another
-/// version, or one that no key of the ring opens, is logged and treated as
-/// absent.
+/// The subject's link, if there is a readable one for `agent`. A record of
+/// another version, one that no key of the ring opens, or one stored for
+/// another agent (`CONFIGURE_AGENT` changed) is logged and treated as absent.
 pub async fn read_link<S: Store>(
     store: &S,
     keyring: &Keyring,
     subject: &str,
+    agent: &str,
     log: &dyn Log,
 ) -> Result<Option<Link>, EdgeError> {
     let key = link_key(subject);
@@ -70,6 +71,10 @@ pub async fn read_link<S: Store>(
         log.warn(&format!("unreadable link record at {key} (unknown version or shape)"));
         return Ok(None);
     };
+    if record.agent != agent {
+        log.warn(&format!("link record at {key} belongs to another agent; ignored"));
+        return Ok(None);
+    }
     match keyring.open_text(&record.sealed_token, &key) {
         Ok(token) => Ok(Some(Link {
             subject: subject.to_owned(),
