@@ -67,9 +67,8 @@ for (const [name, options] of Object.entries(shapes)) {
   row("1 helpers (calls/s)", name, fmt(o), fmt(s), o / s);
 }
 {
-  // The SDK's normalizeCandidates is internal: this is the same function,
-  // measured through recognizePhone would add a fetch. Compare with the
-  // SDK's exported validateAgentHandle-equivalent path instead where exposed.
+  // The SDK's normalizeCandidates is not exported (recognizePhone calls it
+  // before a fetch), so its algorithm is written out here as the baseline.
   const candidates = [" +1 415 555 1234 ", "+14155551234", "", "+1 (415) 555-9999"];
   const sdkNormalize = (value) => {
     const items = Array.isArray(value) ? value : value ? [value] : [];

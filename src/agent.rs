@@ -4,9 +4,27 @@ use crate::configure_error::ConfigureError;
 
 /// Handles the SDK refuses even though they match the pattern.
 pub const RESERVED_AGENT_HANDLES: &[&str] = &[
-    "docs", "api", "www", "app", "admin", "dashboard", "status", "blog", "travelbot", "focusai",
-    "wealthbot", "devbot", "mobile-demo", "mcp", "v1", "auth", "profile", "tools", "connectors",
-    "web", "memory",
+    "docs",
+    "api",
+    "www",
+    "app",
+    "admin",
+    "dashboard",
+    "status",
+    "blog",
+    "travelbot",
+    "focusai",
+    "wealthbot",
+    "devbot",
+    "mobile-demo",
+    "mcp",
+    "v1",
+    "auth",
+    "profile",
+    "tools",
+    "connectors",
+    "web",
+    "memory",
 ];
 
 pub const AGENT_REQUIRED: &str = "agent handle is required";

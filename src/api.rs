@@ -233,7 +233,8 @@ pub fn parse_validation(object: &Map<String, Value>) -> TokenValidation {
 }
 
 pub fn parse_exchange(object: &Map<String, Value>) -> Result<SignInExchange, ConfigureError> {
-    match (string_value(object, "token"), either(object, "userId", "user_id"), string_value(object, "agent")) {
+    match (string_value(object, "token"), either(object, "userId", "user_id"), string_value(object, "agent"))
+    {
         (Some(token), Some(user_id), Some(agent)) => Ok(SignInExchange {
             token,
             user_id,
@@ -286,11 +287,8 @@ pub struct HttpConfigureApi<T: HttpTransport> {
 
 impl<T: HttpTransport> HttpConfigureApi<T> {
     async fn call(&self, request: ApiRequest) -> Result<Map<String, Value>, ConfigureError> {
-        let response = self
-            .transport
-            .send(&request, self.timeout_ms)
-            .await
-            .map_err(|e| error_from_transport(&e))?;
+        let response =
+            self.transport.send(&request, self.timeout_ms).await.map_err(|e| error_from_transport(&e))?;
         answer_object(&response)
     }
 }
@@ -330,7 +328,11 @@ mod tests {
     use super::*;
 
     fn builder() -> RequestBuilder {
-        RequestBuilder { base_url: "https://api.example".into(), api_key: Secret::new("sk_test_1"), agent: "my-agent".into() }
+        RequestBuilder {
+            base_url: "https://api.example".into(),
+            api_key: Secret::new("sk_test_1"),
+            agent: "my-agent".into(),
+        }
     }
 
     #[test]
@@ -347,15 +349,27 @@ mod tests {
             ]
         );
         assert_eq!(request.body.as_deref(), Some(r#"{"token":"tok\"en\n"}"#));
-        assert_eq!(builder().recognize_phone(&["+1".into(), "a".into()]).body.as_deref(), Some(r#"{"candidates":["+1","a"]}"#));
-        assert_eq!(builder().allow_return_to("https://x/cb").body.as_deref(), Some(r#"{"return_to":"https://x/cb"}"#));
+        assert_eq!(
+            builder().recognize_phone(&["+1".into(), "a".into()]).body.as_deref(),
+            Some(r#"{"candidates":["+1","a"]}"#)
+        );
+        assert_eq!(
+            builder().allow_return_to("https://x/cb").body.as_deref(),
+            Some(r#"{"return_to":"https://x/cb"}"#)
+        );
     }
 
     #[test]
     fn structured_errors_map_by_type() {
-        let e = error_from_response(401, r#"{"error":{"type":"authentication_error","code":"bad_key","message":"Bad key"}}"#);
+        let e = error_from_response(
+            401,
+            r#"{"error":{"type":"authentication_error","code":"bad_key","message":"Bad key"}}"#,
+        );
         assert_eq!((e.code, e.message.as_str(), e.status), (ErrorCode::AuthRequired, "Bad key", Some(401)));
-        let e = error_from_response(429, r#"{"error":{"type":"rate_limit_error","code":"quota_exceeded","message":"q"}}"#);
+        let e = error_from_response(
+            429,
+            r#"{"error":{"type":"rate_limit_error","code":"quota_exceeded","message":"q"}}"#,
+        );
         assert_eq!(e.code, ErrorCode::PaymentRequired);
         let e = error_from_response(500, r#"{"error":{"type":"weird","code":"x"}}"#);
         assert_eq!((e.code, e.message.as_str()), (ErrorCode::ServerError, "Request failed"));
@@ -367,7 +381,10 @@ mod tests {
         assert_eq!(error_from_response(404, "not json").code, ErrorCode::NotFound);
         assert_eq!(error_from_response(429, r#"{"error":"slow down"}"#).message, "slow down");
         assert_eq!(error_from_response(503, "<html>").code, ErrorCode::ServerError);
-        assert_eq!(error_from_response(400, r#"{"message":"Tool not connected"}"#).code, ErrorCode::ToolNotConnected);
+        assert_eq!(
+            error_from_response(400, r#"{"message":"Tool not connected"}"#).code,
+            ErrorCode::ToolNotConnected
+        );
         assert_eq!(error_from_response(400, "{}").code, ErrorCode::InvalidInput);
     }
 
@@ -382,9 +399,16 @@ mod tests {
             parse_exchange(&ok(r#"{"token":"t","userId":"u"}"#)).unwrap_err().message,
             "Sign-in exchange response was missing token, userId, or agent"
         );
-        assert!(parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":null}"#)).unwrap().approved);
+        assert!(
+            parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":null}"#))
+                .unwrap()
+                .approved
+        );
         let r = parse_recognition(&ok(r#"{"approved":true,"agent_token":"t","display_name":"D"}"#), 3);
-        assert_eq!((r.token.as_deref(), r.display_name.as_deref(), r.phone_candidate_count), (Some("t"), Some("D"), Some(3.0)));
+        assert_eq!(
+            (r.token.as_deref(), r.display_name.as_deref(), r.phone_candidate_count),
+            (Some("t"), Some("D"), Some(3.0))
+        );
         for bad in ["", "null", "[1]", "{", "\"x\""] {
             let err = answer_object(&ApiResponse { status: 200, body: bad.into() }).unwrap_err();
             assert_eq!(err.code, ErrorCode::NetworkError, "{bad}");
@@ -394,6 +418,9 @@ mod tests {
     #[test]
     fn transport_failures_map_to_timeout_and_network() {
         assert_eq!(error_from_transport(&TransportError::Timeout).code, ErrorCode::Timeout);
-        assert_eq!(error_from_transport(&TransportError::Network("refused".into())).code, ErrorCode::NetworkError);
+        assert_eq!(
+            error_from_transport(&TransportError::Network("refused".into())).code,
+            ErrorCode::NetworkError
+        );
     }
 }

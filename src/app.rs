@@ -5,6 +5,7 @@ use crate::api::ConfigureApi;
 use crate::bearer;
 use crate::body;
 use crate::config::{require, Config};
+use crate::cookies::{self, STATE_COOKIE};
 use crate::cors::{self, OriginCheck};
 use crate::error::EdgeError;
 use crate::flows::complete::{complete, Completion};
@@ -12,11 +13,10 @@ use crate::flows::identity::{resolve_identity, IdentityRequest};
 use crate::flows::journeys::{create_journey, JourneyRequest};
 use crate::flows::links::{delete_link, read_link};
 use crate::flows::web::{self, CallbackQuery, PageError, SignInRequest, WebContext};
-use crate::cookies::{self, STATE_COOKIE};
-use crate::pages;
-use crate::ratelimit::{self, NoLimit, RateLimit};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
+use crate::pages;
+use crate::ratelimit::{self, NoLimit, RateLimit};
 use crate::routes::{self, Route};
 use crate::settings::{self, SettingSource};
 use crate::store::Store;
@@ -125,8 +125,10 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         let context = self.web_context(request)?;
         let ticket = web::query_value(&request.query, "ticket");
         let started = context.start(ticket.as_deref()).await?;
-        Ok(HttpResponse::redirect(&started.location)
-            .with_header("Set-Cookie", &cookies::set(STATE_COOKIE, &started.state, self.config.state_ttl_seconds)))
+        Ok(HttpResponse::redirect(&started.location).with_header(
+            "Set-Cookie",
+            &cookies::set(STATE_COOKIE, &started.state, self.config.state_ttl_seconds),
+        ))
     }
 
     async fn callback(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
@@ -192,7 +194,10 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             }
             Route::SignIns => {
                 self.authorize(request)?;
-                let input = SignInRequest::from_json(&body::json_object(request, AGENT_API_BODY_LIMIT)?, self.config)?;
+                let input = SignInRequest::from_json(
+                    &body::json_object(request, AGENT_API_BODY_LIMIT)?,
+                    self.config,
+                )?;
                 let created = web::create_sign_in(
                     self.store()?,
                     require(&self.config.sealing_keys)?,
@@ -229,7 +234,10 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 "message": error.message(),
             })),
         }
-        Ok(HttpResponse::json(200, &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed })))
+        Ok(HttpResponse::json(
+            200,
+            &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed }),
+        ))
     }
 
     /// The completion webhook: CORS for the sign-in origins only, and every

@@ -15,7 +15,8 @@ pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
         .ok_or(EdgeError::Unauthorized)?;
-    let matches: bool = Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(secret.expose().as_bytes())).into();
+    let matches: bool =
+        Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(secret.expose().as_bytes())).into();
     if matches {
         Ok(())
     } else {

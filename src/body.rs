@@ -26,14 +26,22 @@ pub fn json_object(request: &HttpRequest, limit: usize) -> Result<Map<String, Va
 }
 
 /// A required, non-blank string field of at most `max_len` bytes.
-pub fn required_string(object: &Map<String, Value>, field: &str, max_len: usize) -> Result<String, EdgeError> {
+pub fn required_string(
+    object: &Map<String, Value>,
+    field: &str,
+    max_len: usize,
+) -> Result<String, EdgeError> {
     optional_string(object, field, max_len)?
         .ok_or_else(|| EdgeError::bad_request(field, format!("{field} is required")))
 }
 
 /// An optional string field: absent, null or blank is `None`; another type
 /// or an over-long value is a 400.
-pub fn optional_string(object: &Map<String, Value>, field: &str, max_len: usize) -> Result<Option<String>, EdgeError> {
+pub fn optional_string(
+    object: &Map<String, Value>,
+    field: &str,
+    max_len: usize,
+) -> Result<Option<String>, EdgeError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => {
@@ -80,7 +88,9 @@ pub fn optional_string_list(
         .into_iter()
         .map(|item| match item {
             Value::String(text) if text.len() <= max_len => Ok(text.clone()),
-            Value::String(_) => Err(EdgeError::bad_request(field, format!("{field} items must be at most {max_len} bytes"))),
+            Value::String(_) => {
+                Err(EdgeError::bad_request(field, format!("{field} items must be at most {max_len} bytes")))
+            }
             _ => Err(EdgeError::bad_request(field, format!("{field} must be a list of strings"))),
         })
         .collect()
@@ -91,14 +101,20 @@ mod tests {
     use super::*;
 
     fn post(content_type: &str, body: &str) -> HttpRequest {
-        HttpRequest::new("POST", "http://h/x").unwrap().with_header("content-type", content_type).with_body(body)
+        HttpRequest::new("POST", "http://h/x")
+            .unwrap()
+            .with_header("content-type", content_type)
+            .with_body(body)
     }
 
     #[test]
     fn content_type_size_and_shape() {
         assert!(json_object(&post("application/json; charset=utf-8", "{}"), 10).is_ok());
         assert_eq!(json_object(&post("text/plain", "{}"), 10), Err(EdgeError::UnsupportedMediaType));
-        assert_eq!(json_object(&post("application/json", "{\"a\":\"0123456789\"}"), 10), Err(EdgeError::PayloadTooLarge { limit: 10 }));
+        assert_eq!(
+            json_object(&post("application/json", "{\"a\":\"0123456789\"}"), 10),
+            Err(EdgeError::PayloadTooLarge { limit: 10 })
+        );
         assert_eq!(json_object(&post("application/json", "[1]"), 10).unwrap_err().status(), 400);
         assert_eq!(json_object(&post("application/json", "{"), 10).unwrap_err().status(), 400);
         let deep = "[".repeat(5000) + &"]".repeat(5000);
@@ -107,11 +123,17 @@ mod tests {
 
     #[test]
     fn fields_name_themselves() {
-        let object: Map<String, Value> = serde_json::from_str(r#"{"a":" x ","b":5,"c":"  ","d":["p",1],"e":"one"}"#).unwrap();
+        let object: Map<String, Value> =
+            serde_json::from_str(r#"{"a":" x ","b":5,"c":"  ","d":["p",1],"e":"one"}"#).unwrap();
         assert_eq!(required_string(&object, "a", 10).unwrap(), "x");
-        let EdgeError::BadRequest { field, .. } = required_string(&object, "b", 10).unwrap_err() else { panic!() };
+        let EdgeError::BadRequest { field, .. } = required_string(&object, "b", 10).unwrap_err() else {
+            panic!()
+        };
         assert_eq!(field.as_deref(), Some("b"));
-        assert_eq!(required_string(&object, "c", 10).unwrap_err(), EdgeError::bad_request("c", "c is required"));
+        assert_eq!(
+            required_string(&object, "c", 10).unwrap_err(),
+            EdgeError::bad_request("c", "c is required")
+        );
         assert!(required_string(&object, "a", 0).is_err());
         assert!(optional_string_list(&object, "d", 5, 10).is_err());
         assert_eq!(optional_string_list(&object, "e", 5, 10).unwrap(), vec!["one"]);

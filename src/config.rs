@@ -3,9 +3,9 @@
 
 use crate::agent::AgentHandle;
 use crate::error::EdgeError;
+use crate::http_url::HttpUrl;
 use crate::seal::Keyring;
 use crate::settings::{Secret, SettingSource};
-use crate::http_url::HttpUrl;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
 pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
@@ -61,7 +61,8 @@ fn missing(setting: &'static str) -> SettingProblem {
 /// `scheme://host[:port]` of an http(s) URL with no path, query, fragment
 /// or credentials; the normalized origin.
 pub fn parse_origin(value: &str) -> Result<String, String> {
-    let url = HttpUrl::parse(value).ok_or_else(|| "must be an http(s) origin of ASCII letters, digits, '-' and '.'".to_owned())?;
+    let url = HttpUrl::parse(value)
+        .ok_or_else(|| "must be an http(s) origin of ASCII letters, digits, '-' and '.'".to_owned())?;
     if url.rest() != "/" {
         return Err("must be an origin (no path, query or fragment)".to_owned());
     }
@@ -84,7 +85,8 @@ impl Config {
             None => Err(missing("CONFIGURE_AGENT")),
             Some(value) => AgentHandle::parse(&value).map_err(|e| invalid("CONFIGURE_AGENT", e.message)),
         };
-        let api_key = text(source, "CONFIGURE_API_KEY").map(Secret::new).ok_or_else(|| missing("CONFIGURE_API_KEY"));
+        let api_key =
+            text(source, "CONFIGURE_API_KEY").map(Secret::new).ok_or_else(|| missing("CONFIGURE_API_KEY"));
         let api_secret = match text(source, "CONFIGURE_EDGE_API_SECRET") {
             None => Err(missing("CONFIGURE_EDGE_API_SECRET")),
             Some(value) if value.len() < 16 => {
@@ -94,7 +96,9 @@ impl Config {
         };
         let sealing_keys = match text(source, "CONFIGURE_EDGE_SEALING_KEYS") {
             None => Err(missing("CONFIGURE_EDGE_SEALING_KEYS")),
-            Some(value) => Keyring::parse(&value).map_err(|e| invalid("CONFIGURE_EDGE_SEALING_KEYS", e.to_string())),
+            Some(value) => {
+                Keyring::parse(&value).map_err(|e| invalid("CONFIGURE_EDGE_SEALING_KEYS", e.to_string()))
+            }
         };
 
         let base_url = match text(source, "CONFIGURE_BASE_URL") {
@@ -135,23 +139,29 @@ impl Config {
             parse_origin(value.trim_end_matches('/')).map_err(|reason| invalid("PUBLIC_URL", reason)).ok()
         });
 
-        let mut number = |setting: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
-            match text(source, setting) {
+        let mut number =
+            |setting: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match text(
+                source, setting,
+            ) {
                 None => default,
                 Some(value) => match value.parse::<u64>() {
                     Ok(n) if range.contains(&n) => n,
                     _ => {
-                        invalid(setting, format!("must be a whole number from {} to {}", range.start(), range.end()));
+                        invalid(
+                            setting,
+                            format!("must be a whole number from {} to {}", range.start(), range.end()),
+                        );
                         default
                     }
                 },
-            }
-        };
+            };
         let api_timeout_ms = number("CONFIGURE_API_TIMEOUT_MS", DEFAULT_API_TIMEOUT_MS, 1..=120_000);
         let journey_ttl_seconds =
             number("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", DEFAULT_JOURNEY_TTL_SECONDS, 1..=7 * 24 * 3600);
-        let ticket_ttl_seconds = number("CONFIGURE_EDGE_TICKET_TTL_SECONDS", DEFAULT_TICKET_TTL_SECONDS, 1..=3600);
-        let state_ttl_seconds = number("CONFIGURE_EDGE_STATE_TTL_SECONDS", DEFAULT_STATE_TTL_SECONDS, 1..=3600);
+        let ticket_ttl_seconds =
+            number("CONFIGURE_EDGE_TICKET_TTL_SECONDS", DEFAULT_TICKET_TTL_SECONDS, 1..=3600);
+        let state_ttl_seconds =
+            number("CONFIGURE_EDGE_STATE_TTL_SECONDS", DEFAULT_STATE_TTL_SECONDS, 1..=3600);
         let theme = match text(source, "CONFIGURE_EDGE_THEME") {
             Some(theme) if theme == "light" || theme == "dark" => Some(theme),
             Some(_) => {
@@ -197,7 +207,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
-        let source: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let source: BTreeMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_source(&source)
     }
 

@@ -39,9 +39,8 @@ pub fn decorate(mut response: HttpResponse, origin: &OriginCheck) -> HttpRespons
 /// JSON, 403 otherwise. The caller adds the origin headers (`decorate`).
 pub fn preflight(request: &HttpRequest, allowed: &[String]) -> Result<HttpResponse, EdgeError> {
     let origin = check(request, allowed);
-    let method_ok = request
-        .header("access-control-request-method")
-        .is_none_or(|m| m.trim().eq_ignore_ascii_case("POST"));
+    let method_ok =
+        request.header("access-control-request-method").is_none_or(|m| m.trim().eq_ignore_ascii_case("POST"));
     match origin {
         OriginCheck::Allowed(_) if method_ok => Ok(HttpResponse::empty(204)
             .with_header("Access-Control-Allow-Methods", "POST, OPTIONS")
@@ -56,7 +55,9 @@ mod tests {
     use super::*;
 
     fn from(origin: &str) -> HttpRequest {
-        HttpRequest::new("OPTIONS", "https://edge/auth/configure/complete").unwrap().with_header("Origin", origin)
+        HttpRequest::new("OPTIONS", "https://edge/auth/configure/complete")
+            .unwrap()
+            .with_header("Origin", origin)
     }
 
     #[test]
@@ -73,7 +74,10 @@ mod tests {
         let other = answer(from("http://127.0.0.1:9999")).unwrap();
         assert_eq!(other.header("access-control-allow-origin"), Some("http://127.0.0.1:9999"));
         assert_eq!(preflight(&from("https://evil.example"), &allowed), Err(EdgeError::OriginNotAllowed));
-        assert_eq!(preflight(&from("https://sign-in.me.evil.example"), &allowed), Err(EdgeError::OriginNotAllowed));
+        assert_eq!(
+            preflight(&from("https://sign-in.me.evil.example"), &allowed),
+            Err(EdgeError::OriginNotAllowed)
+        );
         assert_eq!(check(&HttpRequest::new("POST", "https://e/x").unwrap(), &allowed), OriginCheck::Absent);
     }
 }

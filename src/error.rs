@@ -117,7 +117,8 @@ impl EdgeError {
                 format!("The Worker's setting {setting} is missing or invalid; see /healthz.")
             }
             EdgeError::Unauthorized => {
-                "Missing or wrong bearer secret (Authorization: Bearer <CONFIGURE_EDGE_API_SECRET>).".to_owned()
+                "Missing or wrong bearer secret (Authorization: Bearer <CONFIGURE_EDGE_API_SECRET>)."
+                    .to_owned()
             }
             EdgeError::OriginNotAllowed => "This origin may not call this route.".to_owned(),
             EdgeError::InvalidToken => {
@@ -154,7 +155,8 @@ impl EdgeError {
             response = response.with_header("Retry-After", "5");
         }
         if let EdgeError::RateLimited = &self {
-            response = response.with_header("Retry-After", &crate::ratelimit::RETRY_AFTER_SECONDS.to_string());
+            response =
+                response.with_header("Retry-After", &crate::ratelimit::RETRY_AFTER_SECONDS.to_string());
         }
         response
     }
@@ -197,8 +199,7 @@ mod tests {
 
     #[test]
     fn method_not_allowed_lists_allow_header() {
-        let response =
-            EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }.into_response();
+        let response = EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }.into_response();
         assert_eq!(response.status, 405);
         assert_eq!(response.header("allow"), Some("GET, HEAD"));
         assert_eq!(body(&response)["error"]["code"], "method_not_allowed");
@@ -216,8 +217,7 @@ mod tests {
 
     #[test]
     fn internal_detail_never_reaches_the_client() {
-        let response =
-            EdgeError::Internal { detail: "kv put failed: sk_live_secret".into() }.into_response();
+        let response = EdgeError::Internal { detail: "kv put failed: sk_live_secret".into() }.into_response();
         assert_eq!(response.status, 500);
         let text = String::from_utf8(response.body.clone()).unwrap();
         assert!(!text.contains("sk_live_secret"));

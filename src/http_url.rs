@@ -21,12 +21,16 @@ pub struct HttpUrl {
 
 fn valid_host(host: &str) -> bool {
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return !inner.is_empty() && inner.contains(':') && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        return !inner.is_empty()
+            && inner.contains(':')
+            && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
     }
     !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
-            !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -136,10 +140,22 @@ mod tests {
     #[test]
     fn refuses_what_browsers_would_rewrite() {
         for bad in [
-            "javascript:alert(1)", "//a.example/x", "/x", "ftp://a.example/", "https://", "https://a..b/",
-            "https://a.example\\@evil.example/", "https://a.example/ x", "https://bücher.example/", "https://a.example:99999/",
-            "https://a.example:8a/", "https://a.example/\u{0}", "https://-a.example.evil.example\u{3002}x/", "https://[zz]/",
-            " https://a.example/", "https://a.example/<script>",
+            "javascript:alert(1)",
+            "//a.example/x",
+            "/x",
+            "ftp://a.example/",
+            "https://",
+            "https://a..b/",
+            "https://a.example\\@evil.example/",
+            "https://a.example/ x",
+            "https://bücher.example/",
+            "https://a.example:99999/",
+            "https://a.example:8a/",
+            "https://a.example/\u{0}",
+            "https://-a.example.evil.example\u{3002}x/",
+            "https://[zz]/",
+            " https://a.example/",
+            "https://a.example/<script>",
         ] {
             assert_eq!(HttpUrl::parse(bad), None, "{bad}");
         }

@@ -299,7 +299,10 @@ thread_local! {
 /// is `new URL(origin)`: the constructor stringifies).
 fn base_url(origin: &str, agent: &AgentHandle) -> Result<String, JsValue> {
     let cached = LAST_BASE.with(|last| {
-        last.borrow().as_ref().filter(|(o, a, _)| o == origin && a == agent.as_str()).map(|(_, _, base)| base.clone())
+        last.borrow()
+            .as_ref()
+            .filter(|(o, a, _)| o == origin && a == agent.as_str())
+            .map(|(_, _, base)| base.clone())
     });
     if let Some(base) = cached {
         return Ok(base);
@@ -310,7 +313,8 @@ fn base_url(origin: &str, agent: &AgentHandle) -> Result<String, JsValue> {
     url.set_search("");
     url.set_hash("");
     let base = url.href();
-    LAST_BASE.with(|last| *last.borrow_mut() = Some((origin.to_owned(), agent.as_str().to_owned(), base.clone())));
+    LAST_BASE
+        .with(|last| *last.borrow_mut() = Some((origin.to_owned(), agent.as_str().to_owned(), base.clone())));
     Ok(base)
 }
 
@@ -428,7 +432,9 @@ pub fn resolve_sso_redirect_uri_js(input: JsValue) -> Object {
         Ok(raw) => Reflect::set(&result, &"redirectUri".into(), &raw.into()),
         Err(SsoRedirectError::NotAUrl { .. }) => {
             let raw = raw.unwrap_or_else(|| JsString::from(""));
-            let message = JsString::from("\"").concat(&raw.into()).concat(&JsString::from(format!("\"{NOT_A_URL_SUFFIX}")).into());
+            let message = JsString::from("\"")
+                .concat(&raw.into())
+                .concat(&JsString::from(format!("\"{NOT_A_URL_SUFFIX}")).into());
             Reflect::set(&result, &"error".into(), &message.into())
         }
         Err(other) => Reflect::set(&result, &"error".into(), &other.message().into()),
@@ -483,7 +489,8 @@ mod tests {
         );
         let error = sign_in_url_js(JsValue::UNDEFINED).unwrap_err();
         assert_eq!(error_parts(&error).2, "agent handle is required");
-        let error = sign_in_url_js(object(&[("agent", "ab".into()), ("signInOrigin", "nope".into())])).unwrap_err();
+        let error =
+            sign_in_url_js(object(&[("agent", "ab".into()), ("signInOrigin", "nope".into())])).unwrap_err();
         assert_eq!(error_parts(&error).2, "signInOrigin must be an absolute URL");
     }
 
@@ -526,6 +533,9 @@ mod tests {
             "https://a.example/auth/configure/callback"
         );
         let bad = resolve_sso_redirect_uri_js(object(&[("redirectUri", "x y".into())]));
-        assert_eq!(Reflect::get(&bad, &"error".into()).unwrap().as_string().unwrap(), "\"x y\" is not a valid URL");
+        assert_eq!(
+            Reflect::get(&bad, &"error".into()).unwrap().as_string().unwrap(),
+            "\"x y\" is not a valid URL"
+        );
     }
 }

@@ -14,8 +14,8 @@ pub mod sign_in_url;
 
 // The Worker's request handling.
 pub mod clock;
-pub mod seal;
 pub mod records;
+pub mod seal;
 pub mod store;
 
 pub mod api;

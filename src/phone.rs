@@ -52,9 +52,9 @@ impl PhoneError {
     pub fn to_configure_error(&self, input: &str) -> ConfigureError {
         match self {
             PhoneError::Required => ConfigureError::invalid_input("phone is required"),
-            PhoneError::NotE164 => ConfigureError::invalid_input(format!(
-                "Invalid phone number \"{input}\". {E164_HINT}"
-            )),
+            PhoneError::NotE164 => {
+                ConfigureError::invalid_input(format!("Invalid phone number \"{input}\". {E164_HINT}"))
+            }
         }
     }
 }
@@ -79,9 +79,8 @@ pub fn normalize_e164(phone: &str) -> Result<String, PhoneError> {
         cleaned.insert(0, '+');
     }
     let digits = &cleaned.as_bytes()[1..];
-    let valid = (7..=15).contains(&digits.len())
-        && digits.iter().all(u8::is_ascii_digit)
-        && digits[0] != b'0';
+    let valid =
+        (7..=15).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) && digits[0] != b'0';
     if valid {
         Ok(cleaned)
     } else {

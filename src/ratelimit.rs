@@ -25,7 +25,8 @@ impl RateLimit for NoLimit {
 /// The limiter key: the route's name and the client address Cloudflare
 /// reports (`CF-Connecting-IP`), never a caller-chosen value.
 pub fn key(route: &str, request: &HttpRequest) -> String {
-    let client = request.header("cf-connecting-ip").map(str::trim).filter(|ip| !ip.is_empty()).unwrap_or("unknown");
+    let client =
+        request.header("cf-connecting-ip").map(str::trim).filter(|ip| !ip.is_empty()).unwrap_or("unknown");
     format!("{route}:{client}")
 }
 

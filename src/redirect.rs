@@ -21,8 +21,12 @@ pub struct SsoRedirectInput {
 pub enum SsoRedirectError {
     NotConfigured,
     /// The candidate did not parse; the message quotes it.
-    NotAUrl { raw: String },
-    NotHttps { protocol: String },
+    NotAUrl {
+        raw: String,
+    },
+    NotHttps {
+        protocol: String,
+    },
     Wildcard,
     Whitespace,
     Fragment,
@@ -145,20 +149,28 @@ mod tests {
             resolve(None, Some("https://app.example//"), None).unwrap(),
             "https://app.example/auth/configure/callback"
         );
-        assert_eq!(resolve(None, Some("http://localhost:3000"), Some("/cb")).unwrap(), "http://localhost:3000/cb");
+        assert_eq!(
+            resolve(None, Some("http://localhost:3000"), Some("/cb")).unwrap(),
+            "http://localhost:3000/cb"
+        );
     }
 
     #[test]
     fn refuses_with_sdk_messages() {
         assert_eq!(resolve(None, None, None).unwrap_err(), "no app URL or redirect URI configured");
-        assert_eq!(resolve(Some(""), Some("https://a.example"), None).unwrap_err(), "no app URL or redirect URI configured");
+        assert_eq!(
+            resolve(Some(""), Some("https://a.example"), None).unwrap_err(),
+            "no app URL or redirect URI configured"
+        );
         assert_eq!(resolve(Some("nope"), None, None).unwrap_err(), "\"nope\" is not a valid URL");
         assert_eq!(
             resolve(Some("http://example.com/cb"), None, None).unwrap_err(),
             "the SSO callback must use HTTPS (got http://); http is only allowed on localhost"
         );
         assert!(resolve(Some("https://*.example.com/cb"), None, None).unwrap_err().contains("wildcards"));
-        assert!(resolve(Some("https://example.com/a\u{A0}b"), None, None).unwrap_err().contains("whitespace"));
+        assert!(resolve(Some("https://example.com/a\u{A0}b"), None, None)
+            .unwrap_err()
+            .contains("whitespace"));
         assert!(resolve(Some("https://example.com/cb#x"), None, None).unwrap_err().contains("fragment"));
         assert!(resolve(Some("https://u:p@example.com/cb"), None, None).unwrap_err().contains("credentials"));
         assert_eq!(resolve(Some("https://example.com/cb#"), None, None).unwrap(), "https://example.com/cb#");

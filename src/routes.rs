@@ -116,7 +116,9 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_404() {
-        for path in ["/", "/healthz/", "/HEALTHZ", "/healthz%2F", "//healthz", "/nope", "/v1/links/", "/v1/links/a/b"] {
+        for path in
+            ["/", "/healthz/", "/HEALTHZ", "/healthz%2F", "//healthz", "/nope", "/v1/links/", "/v1/links/a/b"]
+        {
             assert_eq!(resolve(Method::Get, path), Err(EdgeError::NotFound), "{path}");
         }
     }

@@ -20,12 +20,20 @@ const TAG_LEN: usize = 16;
 pub enum KeyringError {
     Empty,
     /// Entry number `index` (from 1) is not `id:base64key`.
-    Malformed { index: usize },
+    Malformed {
+        index: usize,
+    },
     /// The id is empty or has characters other than `[A-Za-z0-9_-]`.
-    BadId { index: usize },
+    BadId {
+        index: usize,
+    },
     /// The key is not base64 of exactly 32 bytes.
-    BadKey { index: usize },
-    DuplicateId { index: usize },
+    BadKey {
+        index: usize,
+    },
+    DuplicateId {
+        index: usize,
+    },
 }
 
 impl fmt::Display for KeyringError {
@@ -73,7 +81,9 @@ impl fmt::Debug for Keyring {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id.len() <= 32
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Keyring {

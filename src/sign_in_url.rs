@@ -4,8 +4,8 @@
 
 use crate::agent::AgentHandle;
 use crate::configure_error::ConfigureError;
-use crate::js_text;
 use crate::http_url::HttpUrl;
+use crate::js_text;
 
 /// The hosted sign-in origin when none is given.
 pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
@@ -162,7 +162,10 @@ mod tests {
             state: Some("s t*-._~!".into()),
             ..Default::default()
         };
-        assert_eq!(sign_in_url(&agent(), &options).unwrap(), "http://example.com/my-agent?state=s+t*-._%7E%21");
+        assert_eq!(
+            sign_in_url(&agent(), &options).unwrap(),
+            "http://example.com/my-agent?state=s+t*-._%7E%21"
+        );
     }
 
     #[test]
@@ -188,8 +191,7 @@ mod tests {
 
     #[test]
     fn bad_origin_is_invalid_input() {
-        let options =
-            SignInUrlOptions { sign_in_origin: Some("sign-in.me".into()), ..Default::default() };
+        let options = SignInUrlOptions { sign_in_origin: Some("sign-in.me".into()), ..Default::default() };
         let err = sign_in_url(&agent(), &options).unwrap_err();
         assert_eq!((err.code.as_str(), err.message.as_str()), ("INVALID_INPUT", ORIGIN_NOT_ABSOLUTE));
     }

@@ -15,8 +15,8 @@ use futures_util::pin_mut;
 use std::time::Duration;
 use worker::kv::KvStore;
 use worker::{
-    console_warn, event, AbortController, Context, Delay, Env, Fetch, Headers, Method as WorkerMethod, Request,
-    RequestInit, Response,
+    console_warn, event, AbortController, Context, Delay, Env, Fetch, Headers, Method as WorkerMethod,
+    Request, RequestInit, Response,
 };
 
 /// Settings read from the Worker's bindings, vars and secrets.
@@ -52,10 +52,16 @@ impl RateLimit for RateLimiterAdapter {
             .dyn_into()
             .map_err(|_| "limit is not a function".to_owned())?;
         let options = Object::new();
-        Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(|_| "options".to_owned())?;
-        let promise: Promise = limit.call1(binding, &options).map_err(|_| "limit threw".to_owned())?.unchecked_into();
-        let outcome = js_sys::futures::JsFuture::from(promise).await.map_err(|_| "limit failed".to_owned())?;
-        Ok(Reflect::get(&outcome, &JsValue::from_str("success")).ok().and_then(|v| v.as_bool()).unwrap_or(true))
+        Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key))
+            .map_err(|_| "options".to_owned())?;
+        let promise: Promise =
+            limit.call1(binding, &options).map_err(|_| "limit threw".to_owned())?.unchecked_into();
+        let outcome =
+            js_sys::futures::JsFuture::from(promise).await.map_err(|_| "limit failed".to_owned())?;
+        Ok(Reflect::get(&outcome, &JsValue::from_str("success"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true))
     }
 }
 
@@ -150,20 +156,28 @@ fn api_for(config: &Config) -> Option<HttpConfigureApi<FetchTransport>> {
     })
 }
 
+/// A parsed configuration with what it was parsed from: the `env` object and
+/// the raw setting values.
+type CachedConfig = (wasm_bindgen::JsValue, Vec<Option<String>>, std::rc::Rc<Config>);
+
 thread_local! {
     /// The parsed settings of this isolate, with the `env` object and the raw
     /// values they came from. Settings do not change within an isolate, but
     /// parsing them (sealing key schedules, origins) on every request is
     /// measurable CPU. The same `env` object is reused as is; another one is
     /// compared value by value, so a change is still picked up.
-    static CONFIG: std::cell::RefCell<Option<(wasm_bindgen::JsValue, Vec<Option<String>>, std::rc::Rc<Config>)>> =
+    static CONFIG: std::cell::RefCell<Option<CachedConfig>> =
         const { std::cell::RefCell::new(None) };
 }
 
 fn config_for(env: &Env, settings: &EnvSettings) -> std::rc::Rc<Config> {
     let env_js: &wasm_bindgen::JsValue = env.as_ref();
     let same_env = CONFIG.with(|cache| {
-        cache.borrow().as_ref().filter(|(seen, _, _)| js_sys::Object::is(seen, env_js)).map(|(_, _, c)| c.clone())
+        cache
+            .borrow()
+            .as_ref()
+            .filter(|(seen, _, _)| js_sys::Object::is(seen, env_js))
+            .map(|(_, _, c)| c.clone())
     });
     if let Some(config) = same_env {
         return config;
@@ -231,11 +245,8 @@ fn into_worker_response(response: HttpResponse) -> worker::Result<Response> {
     for (name, value) in &response.headers {
         headers.append(name, value)?;
     }
-    let body = if response.body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::from_bytes(response.body)?
-    };
+    let body =
+        if response.body.is_empty() { Response::empty()? } else { Response::from_bytes(response.body)? };
     Ok(body.with_status(response.status).with_headers(headers))
 }
 
@@ -251,8 +262,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn error_answer_keeps_status_headers_and_json_body() {
-        let answer = EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }
-            .into_response();
+        let answer = EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }.into_response();
         let mut response = into_worker_response(answer).unwrap();
         assert_eq!(response.status_code(), 405);
         assert_eq!(response.headers().get("allow").unwrap().as_deref(), Some("GET, HEAD"));
@@ -280,8 +290,7 @@ mod tests {
         init.with_method(WorkerMethod::Post)
             .with_headers(headers)
             .with_body(Some(wasm_bindgen::JsValue::from_str("{\"a\":1}")));
-        let request =
-            Request::new_with_init("https://edge.example/v1/x%20y?q=1&r=%ZZ", &init).unwrap();
+        let request = Request::new_with_init("https://edge.example/v1/x%20y?q=1&r=%ZZ", &init).unwrap();
         let core = into_core_request(request).await.unwrap();
         assert_eq!(core.method, Method::Post);
         assert_eq!(core.path, "/v1/x%20y");

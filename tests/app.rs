@@ -9,7 +9,8 @@ use configure_edge::HttpRequest;
 
 #[test]
 fn healthz_reports_version_and_presence_never_values() {
-    let harness = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_API_KEY", "sk_test_do_not_print")]);
+    let harness =
+        Harness::with_settings(FakeApi::default(), &[("CONFIGURE_API_KEY", "sk_test_do_not_print")]);
     let response = harness.call(HttpRequest::new("GET", "http://127.0.0.1:8787/healthz").unwrap());
     assert_eq!(response.status, 200);
     let body = json(&response);
@@ -25,7 +26,8 @@ fn healthz_reports_version_and_presence_never_values() {
 
 #[test]
 fn healthz_names_invalid_settings_without_values() {
-    let harness = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "k1:secretish")]);
+    let harness =
+        Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "k1:secretish")]);
     let body = json(&harness.call(HttpRequest::new("GET", "http://h/healthz").unwrap()));
     assert_eq!(body["problems"][0]["setting"], "CONFIGURE_EDGE_SEALING_KEYS");
     assert!(!body.to_string().contains("secretish"));

@@ -14,7 +14,9 @@ use configure_edge::agent::AgentHandle;
 use configure_edge::body;
 use configure_edge::cookies;
 use configure_edge::flows::web::{check_return_after, CallbackQuery};
-use configure_edge::records::{journey_key, link_key, parse_record, JourneyRecord, LinkRecord, WebSignInRecord};
+use configure_edge::records::{
+    journey_key, link_key, parse_record, JourneyRecord, LinkRecord, WebSignInRecord,
+};
 use configure_edge::seal::Keyring;
 use configure_edge::settings::Secret;
 use configure_edge::sign_in_url::{sign_in_url, SignInUrlOptions};
@@ -33,8 +35,7 @@ where
     S::Value: std::fmt::Debug,
 {
     let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
     let ran = std::cell::Cell::new(0u32);
     let result = runner.run(&strategy, |value| {
         ran.set(ran.get() + 1);
@@ -52,11 +53,26 @@ fn nasty_text() -> impl Strategy<Value = String> {
         any::<String>(),
         proptest::collection::vec(
             prop_oneof![
-                Just("{".to_owned()), Just("}".to_owned()), Just("[".to_owned()), Just("]".to_owned()),
-                Just("\"".to_owned()), Just(":".to_owned()), Just(",".to_owned()), Just("\\".to_owned()),
-                Just("%".to_owned()), Just("%2F".to_owned()), Just("&".to_owned()), Just("=".to_owned()),
-                Just(";".to_owned()), Just("\u{0}".to_owned()), Just("null".to_owned()), Just("1e999".to_owned()),
-                Just("subject".to_owned()), Just("token".to_owned()), Just("k1.".to_owned()), "[a-z0-9]{0,8}",
+                Just("{".to_owned()),
+                Just("}".to_owned()),
+                Just("[".to_owned()),
+                Just("]".to_owned()),
+                Just("\"".to_owned()),
+                Just(":".to_owned()),
+                Just(",".to_owned()),
+                Just("\\".to_owned()),
+                Just("%".to_owned()),
+                Just("%2F".to_owned()),
+                Just("&".to_owned()),
+                Just("=".to_owned()),
+                Just(";".to_owned()),
+                Just("\u{0}".to_owned()),
+                Just("null".to_owned()),
+                Just("1e999".to_owned()),
+                Just("subject".to_owned()),
+                Just("token".to_owned()),
+                Just("k1.".to_owned()),
+                "[a-z0-9]{0,8}",
                 any::<char>().prop_map(String::from),
             ],
             0..40,
@@ -82,27 +98,50 @@ fn json_body() -> impl Strategy<Value = String> {
         ]
     });
     let field = prop_oneof![
-        Just("subject"), Just("token"), Just("userId"), Just("journeyId"), Just("agent"), Just("connectors"),
-        Just("displayName"), Just("messageLinePhone"), Just("messageBody"), Just("theme"), Just("externalId"),
-        Just("phoneCandidates"), Just("validateToken"), Just("returnAfter"), Just("other"),
+        Just("subject"),
+        Just("token"),
+        Just("userId"),
+        Just("journeyId"),
+        Just("agent"),
+        Just("connectors"),
+        Just("displayName"),
+        Just("messageLinePhone"),
+        Just("messageBody"),
+        Just("theme"),
+        Just("externalId"),
+        Just("phoneCandidates"),
+        Just("validateToken"),
+        Just("returnAfter"),
+        Just("other"),
     ];
-    proptest::collection::btree_map(field, value, 0..8)
-        .prop_map(|m| serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).to_string())
+    proptest::collection::btree_map(field, value, 0..8).prop_map(|m| {
+        serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).to_string()
+    })
 }
 
 #[test]
 fn fuzz_request_bodies() {
-    fuzz("request bodies (JSON parse + every route's fields)", prop_oneof![json_body(), nasty_text()], |text| {
-        let request = HttpRequest::new("POST", "https://e/x").unwrap().with_header("content-type", "application/json").with_body(text);
-        if let Ok(object) = body::json_object(&request, 64 * 1024) {
-            let config = configure_edge::config::Config::from_source(&settings(&[("ALLOWED_RETURN_ORIGINS", "https://app.example")]));
-            let _ = configure_edge::flows::journeys::JourneyRequest::from_json(&object);
-            let _ = configure_edge::flows::identity::IdentityRequest::from_json(&object);
-            let _ = configure_edge::flows::complete::Completion::from_json(&object);
-            let _ = configure_edge::flows::web::SignInRequest::from_json(&object, &config);
-        }
-        Ok(())
-    });
+    fuzz(
+        "request bodies (JSON parse + every route's fields)",
+        prop_oneof![json_body(), nasty_text()],
+        |text| {
+            let request = HttpRequest::new("POST", "https://e/x")
+                .unwrap()
+                .with_header("content-type", "application/json")
+                .with_body(text);
+            if let Ok(object) = body::json_object(&request, 64 * 1024) {
+                let config = configure_edge::config::Config::from_source(&settings(&[(
+                    "ALLOWED_RETURN_ORIGINS",
+                    "https://app.example",
+                )]));
+                let _ = configure_edge::flows::journeys::JourneyRequest::from_json(&object);
+                let _ = configure_edge::flows::identity::IdentityRequest::from_json(&object);
+                let _ = configure_edge::flows::complete::Completion::from_json(&object);
+                let _ = configure_edge::flows::web::SignInRequest::from_json(&object, &config);
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -121,7 +160,10 @@ fn fuzz_query_strings_and_return_urls() {
 fn fuzz_cookies_and_bearer_headers() {
     let secret = Secret::new("fuzz-secret-0123456789abcdef");
     fuzz("cookie and bearer headers", (nasty_text(), nasty_text()), |(cookie, auth)| {
-        let request = HttpRequest::new("GET", "https://e/x").unwrap().with_header("cookie", &cookie).with_header("authorization", &auth);
+        let request = HttpRequest::new("GET", "https://e/x")
+            .unwrap()
+            .with_header("cookie", &cookie)
+            .with_header("authorization", &auth);
         let _ = cookies::read(&request, cookies::STATE_COOKIE);
         let accepted = bearer::authorize(&request, &secret).is_ok();
         prop_assert!(!accepted || auth.contains(secret.expose()));
@@ -133,94 +175,135 @@ fn fuzz_cookies_and_bearer_headers() {
 fn fuzz_sealed_values() {
     let ring = Keyring::parse(SEALING_KEYS).unwrap();
     let sealed = ring.seal(b"a token", "link:x").unwrap();
-    fuzz("sealed values (forged, truncated, other keys)", (nasty_text(), 0usize..200, any::<u8>()), |(junk, cut, flip)| {
-        prop_assert!(ring.open(&junk, "link:x").is_err() || junk == sealed);
-        let mut bytes = sealed.clone().into_bytes();
-        let at = cut % bytes.len();
-        bytes[at] ^= flip.max(1);
-        if let Ok(tampered) = String::from_utf8(bytes) {
-            prop_assert!(ring.open(&tampered, "link:x").is_err());
-        }
-        prop_assert!(ring.open(&sealed[..cut.min(sealed.len())], "link:x").is_err() || cut >= sealed.len());
-        Ok(())
-    });
+    fuzz(
+        "sealed values (forged, truncated, other keys)",
+        (nasty_text(), 0usize..200, any::<u8>()),
+        |(junk, cut, flip)| {
+            prop_assert!(ring.open(&junk, "link:x").is_err() || junk == sealed);
+            let mut bytes = sealed.clone().into_bytes();
+            let at = cut % bytes.len();
+            bytes[at] ^= flip.max(1);
+            if let Ok(tampered) = String::from_utf8(bytes) {
+                prop_assert!(ring.open(&tampered, "link:x").is_err());
+            }
+            prop_assert!(
+                ring.open(&sealed[..cut.min(sealed.len())], "link:x").is_err() || cut >= sealed.len()
+            );
+            Ok(())
+        },
+    );
 }
 
 #[test]
 fn fuzz_kv_records_of_other_versions() {
-    fuzz("KV records of other versions and shapes", (prop_oneof![json_body(), nasty_text()], 0u32..5), |(text, v)| {
-        let versioned = text.replacen('{', &format!("{{\"v\":{v},"), 1);
-        for candidate in [&text, &versioned] {
-            let _ = parse_record::<LinkRecord>(candidate);
-            let _ = parse_record::<JourneyRecord>(candidate);
-            let _ = parse_record::<WebSignInRecord>(candidate);
-        }
-        // Junk where a journey and a link should be: a clean 404, never a panic.
-        let h = Harness::new(FakeApi::default().with_token("t", "u", AGENT));
-        pollster::block_on(h.store.put(&journey_key("j"), &versioned, None)).unwrap();
-        pollster::block_on(h.store.put(&link_key("s"), &versioned, None)).unwrap();
-        let completed = h.call(webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#));
-        prop_assert_eq!(completed.status, 404);
-        prop_assert_eq!(h.call(agent_get("/v1/links/s")).status, 404);
-        Ok(())
-    });
+    fuzz(
+        "KV records of other versions and shapes",
+        (prop_oneof![json_body(), nasty_text()], 0u32..5),
+        |(text, v)| {
+            let versioned = text.replacen('{', &format!("{{\"v\":{v},"), 1);
+            for candidate in [&text, &versioned] {
+                let _ = parse_record::<LinkRecord>(candidate);
+                let _ = parse_record::<JourneyRecord>(candidate);
+                let _ = parse_record::<WebSignInRecord>(candidate);
+            }
+            // Junk where a journey and a link should be: a clean 404, never a panic.
+            let h = Harness::new(FakeApi::default().with_token("t", "u", AGENT));
+            pollster::block_on(h.store.put(&journey_key("j"), &versioned, None)).unwrap();
+            pollster::block_on(h.store.put(&link_key("s"), &versioned, None)).unwrap();
+            let completed = h.call(webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#));
+            prop_assert_eq!(completed.status, 404);
+            prop_assert_eq!(h.call(agent_get("/v1/links/s")).status, 404);
+            Ok(())
+        },
+    );
 }
 
 #[test]
 fn fuzz_whole_requests() {
-    let methods = prop_oneof![Just("GET"), Just("POST"), Just("DELETE"), Just("OPTIONS"), Just("PUT"), Just("HEAD"), Just("BREW")];
+    let methods = prop_oneof![
+        Just("GET"),
+        Just("POST"),
+        Just("DELETE"),
+        Just("OPTIONS"),
+        Just("PUT"),
+        Just("HEAD"),
+        Just("BREW")
+    ];
     let paths = prop_oneof![
-        Just("/healthz".to_owned()), Just("/v1/journeys".to_owned()), Just("/v1/identity/resolve".to_owned()),
-        Just("/v1/sign-ins".to_owned()), Just("/v1/setup".to_owned()), Just("/auth/configure/complete".to_owned()),
-        Just("/auth/configure/sign-in".to_owned()), Just("/api/configure/callback".to_owned()),
-        "/v1/links/[a-zA-Z0-9%/._~-]{0,20}", "/[ -~]{0,30}",
+        Just("/healthz".to_owned()),
+        Just("/v1/journeys".to_owned()),
+        Just("/v1/identity/resolve".to_owned()),
+        Just("/v1/sign-ins".to_owned()),
+        Just("/v1/setup".to_owned()),
+        Just("/auth/configure/complete".to_owned()),
+        Just("/auth/configure/sign-in".to_owned()),
+        Just("/api/configure/callback".to_owned()),
+        "/v1/links/[a-zA-Z0-9%/._~-]{0,20}",
+        "/[ -~]{0,30}",
     ];
     let h = Harness::with_settings(FakeApi::default(), &[("ALLOWED_RETURN_ORIGINS", "https://app.example")]);
-    fuzz("whole requests through App::handle", (methods, paths, "[ -~]{0,40}", prop_oneof![json_body(), nasty_text()], any::<bool>(), any::<bool>()), |(method, path, query, body, authorized, json)| {
-        let url = format!("https://edge.example{}?{query}", if path.starts_with('/') { path.clone() } else { format!("/{path}") });
-        let Some(mut request) = HttpRequest::new(method, &url) else { return Ok(()) };
-        if authorized {
-            request = request.with_header("Authorization", &format!("Bearer {SECRET}"));
-        }
-        if json {
-            request = request.with_header("Content-Type", "application/json");
-        }
-        let response = h.call(request.with_body(body).with_header("Origin", "https://sign-in.me").with_header("Cookie", "__Host-configure-edge-state=x"));
-        prop_assert!(
-            [200, 201, 204, 302, 400, 401, 403, 404, 405, 413, 415, 502, 503].contains(&response.status),
-            "status {}", response.status
-        );
-        prop_assert!(response.status < 500 || response.status == 502 || response.status == 503);
-        Ok(())
-    });
+    fuzz(
+        "whole requests through App::handle",
+        (methods, paths, "[ -~]{0,40}", prop_oneof![json_body(), nasty_text()], any::<bool>(), any::<bool>()),
+        |(method, path, query, body, authorized, json)| {
+            let url = format!(
+                "https://edge.example{}?{query}",
+                if path.starts_with('/') { path.clone() } else { format!("/{path}") }
+            );
+            let Some(mut request) = HttpRequest::new(method, &url) else { return Ok(()) };
+            if authorized {
+                request = request.with_header("Authorization", &format!("Bearer {SECRET}"));
+            }
+            if json {
+                request = request.with_header("Content-Type", "application/json");
+            }
+            let response = h.call(
+                request
+                    .with_body(body)
+                    .with_header("Origin", "https://sign-in.me")
+                    .with_header("Cookie", "__Host-configure-edge-state=x"),
+            );
+            prop_assert!(
+                [200, 201, 204, 302, 400, 401, 403, 404, 405, 413, 415, 502, 503].contains(&response.status),
+                "status {}",
+                response.status
+            );
+            prop_assert!(response.status < 500 || response.status == 502 || response.status == 503);
+            Ok(())
+        },
+    );
 }
 
 #[test]
 fn fuzz_routes_urls_and_phones() {
     let agent = AgentHandle::parse("my-agent").unwrap();
-    fuzz("routes, sign-in URLs, phones, agent handles", (nasty_text(), nasty_text(), nasty_text()), |(a, b, c)| {
-        let _ = routes::resolve(Method::Get, &a);
-        let _ = configure_edge::agent::validate_agent_handle(&a);
-        let _ = phone::validate_phone(&b);
-        let _ = phone::normalize_candidates(&[a.clone(), b.clone()]);
-        let options = SignInUrlOptions {
-            sign_in_origin: Some(a.clone()),
-            state: Some(b.clone()),
-            display_name: Some(c.clone()),
-            connectors: vec![a.clone(), c.clone()],
-            ..SignInUrlOptions::default()
-        };
-        // Whatever the origin (opaque paths may keep spaces, as WHATWG URL
-        // does), the result is a URL whose query holds exactly our parameters.
-        if let Ok(url) = sign_in_url(&agent, &options) {
-            let parsed = url::Url::parse(&url);
-            prop_assert!(parsed.is_ok(), "{url}");
-            let pairs: Vec<(String, String)> = parsed.unwrap().query_pairs().into_owned().collect();
-            let state = pairs.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone());
-            prop_assert_eq!(state.as_deref(), Some(b.as_str()));
-        }
-        Ok(())
-    });
+    fuzz(
+        "routes, sign-in URLs, phones, agent handles",
+        (nasty_text(), nasty_text(), nasty_text()),
+        |(a, b, c)| {
+            let _ = routes::resolve(Method::Get, &a);
+            let _ = configure_edge::agent::validate_agent_handle(&a);
+            let _ = phone::validate_phone(&b);
+            let _ = phone::normalize_candidates(&[a.clone(), b.clone()]);
+            let options = SignInUrlOptions {
+                sign_in_origin: Some(a.clone()),
+                state: Some(b.clone()),
+                display_name: Some(c.clone()),
+                connectors: vec![a.clone(), c.clone()],
+                ..SignInUrlOptions::default()
+            };
+            // Whatever the origin (opaque paths may keep spaces, as WHATWG URL
+            // does), the result is a URL whose query holds exactly our parameters.
+            if let Ok(url) = sign_in_url(&agent, &options) {
+                let parsed = url::Url::parse(&url);
+                prop_assert!(parsed.is_ok(), "{url}");
+                let pairs: Vec<(String, String)> = parsed.unwrap().query_pairs().into_owned().collect();
+                let state = pairs.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone());
+                prop_assert_eq!(state.as_deref(), Some(b.as_str()));
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]

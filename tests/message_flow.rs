@@ -63,7 +63,10 @@ fn journey_webhook_url_defaults_to_the_request_origin() {
         .with_header("Content-Type", "application/json")
         .with_body(r#"{"subject":"s"}"#);
     let body = json(&h.call(request));
-    assert!(body["url"].as_str().unwrap().contains("message_complete_url=http%3A%2F%2F127.0.0.1%3A8787%2Fauth%2Fconfigure%2Fcomplete"));
+    assert!(body["url"]
+        .as_str()
+        .unwrap()
+        .contains("message_complete_url=http%3A%2F%2F127.0.0.1%3A8787%2Fauth%2Fconfigure%2Fcomplete"));
 }
 
 #[test]
@@ -96,7 +99,9 @@ fn journey_input_errors_name_the_field() {
 #[test]
 fn agent_api_needs_the_bearer_secret() {
     let h = Harness::new(FakeApi::default());
-    for auth in [None, Some("Bearer wrong"), Some(&*format!("Bearer {SECRET}x")), Some(&*format!("Basic {SECRET}"))] {
+    for auth in
+        [None, Some("Bearer wrong"), Some(&*format!("Bearer {SECRET}x")), Some(&*format!("Basic {SECRET}"))]
+    {
         let mut request = HttpRequest::new("POST", "https://edge.example/v1/journeys")
             .unwrap()
             .with_header("Content-Type", "application/json")
@@ -145,9 +150,11 @@ fn completion_links_the_subject_then_replay_is_404() {
 
 #[test]
 fn completion_refuses_bad_tokens_with_401() {
-    let h = Harness::new(
-        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token("tok-other", "user-1", "other-agent"),
-    );
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token(
+        "tok-other",
+        "user-1",
+        "other-agent",
+    ));
     let journey = create_journey(&h, "space-1");
     for body in [
         completion("unknown-token", "user-1", &journey),
@@ -194,7 +201,10 @@ fn completion_input_errors() {
 
 #[test]
 fn webhook_cors_is_for_the_sign_in_origins_only() {
-    let h = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_SIGN_IN_ORIGIN", "https://sign-in.me,http://127.0.0.1:9999")]);
+    let h = Harness::with_settings(
+        FakeApi::default(),
+        &[("CONFIGURE_SIGN_IN_ORIGIN", "https://sign-in.me,http://127.0.0.1:9999")],
+    );
     let preflight = |origin: &str| {
         h.call(
             HttpRequest::new("OPTIONS", "https://edge.example/auth/configure/complete")
@@ -248,9 +258,12 @@ fn configure_outage_and_kv_failures_lose_nothing() {
 
 #[test]
 fn identity_prefers_the_stored_link_then_phone_then_external_id() {
-    let h = Harness::new(
-        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_phone("+14155551234", "tok-phone", "user-9", AGENT),
-    );
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT).with_phone(
+        "+14155551234",
+        "tok-phone",
+        "user-9",
+        AGENT,
+    ));
     // Nothing known: the fallback.
     let fallback = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s1"}"#)));
     assert_eq!(
@@ -302,7 +315,9 @@ fn identity_validates_only_when_asked_and_reports_failed_steps() {
 #[test]
 fn identity_ignores_recognitions_for_another_agent() {
     let h = Harness::new(FakeApi::default().with_phone("+14155551234", "tok-x", "user-x", "other-agent"));
-    let body = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s","phoneCandidates":["+14155551234"]}"#)));
+    let body = json(
+        &h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s","phoneCandidates":["+14155551234"]}"#)),
+    );
     assert_eq!(body["source"], "external_id");
     assert_eq!(body["errors"][0]["code"], "AGENT_MISMATCH");
     assert_eq!(link_of(&h, "s"), Value::Null);
@@ -334,7 +349,9 @@ fn missing_settings_answer_503_naming_the_setting() {
 fn public_routes_are_rate_limited_with_retry_after() {
     let mut h = Harness::new(FakeApi::default());
     h.limiter = Some(CountingLimiter { limit: 3, ..Default::default() });
-    let from = |ip: &str| webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#).with_header("CF-Connecting-IP", ip);
+    let from = |ip: &str| {
+        webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#).with_header("CF-Connecting-IP", ip)
+    };
     for _ in 0..3 {
         assert_eq!(h.call(from("203.0.113.7")).status, 401);
     }
@@ -347,7 +364,8 @@ fn public_routes_are_rate_limited_with_retry_after() {
     for _ in 0..3 {
         h.call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=x").unwrap());
     }
-    let page = h.call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=x").unwrap());
+    let page =
+        h.call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=x").unwrap());
     assert_eq!(page.status, 429);
     assert_eq!(page.header("retry-after"), Some("60"));
     // The agent API is not a public route.
@@ -373,11 +391,15 @@ fn review_regressions_links_and_upstream_refusals() {
     assert_eq!(link_of(&h, "user%3A1"), Value::Null);
     // A 404 from Configure (a wrong base URL) is ours to fix: 502, journey kept.
     let journey = create_journey(&h, "s404");
-    *h.api.failure.borrow_mut() =
-        Some(configure_edge::configure_error::ConfigureError::new(ErrorCode::NotFound, "no route").with_status(404));
+    *h.api.failure.borrow_mut() = Some(
+        configure_edge::configure_error::ConfigureError::new(ErrorCode::NotFound, "no route")
+            .with_status(404),
+    );
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
-    *h.api.failure.borrow_mut() =
-        Some(configure_edge::configure_error::ConfigureError::new(ErrorCode::InvalidInput, "bad gateway page").with_status(405));
+    *h.api.failure.borrow_mut() = Some(
+        configure_edge::configure_error::ConfigureError::new(ErrorCode::InvalidInput, "bad gateway page")
+            .with_status(405),
+    );
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
     h.api.heal();
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);

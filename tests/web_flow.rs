@@ -52,7 +52,12 @@ fn start(h: &Harness, ticket: &str) -> (String, String) {
     assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
     let cookie = response.header("set-cookie").unwrap().to_owned();
     assert!(cookie.starts_with("__Host-configure-edge-state="));
-    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains("Path=/")
+    );
     let state = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
     (state, response.header("location").unwrap().to_owned())
 }
@@ -86,7 +91,10 @@ fn the_whole_flow() {
     assert_eq!(done.header("location"), Some("https://app.example/settings?tab=ai&configure=linked"));
     assert!(clears_cookie(&done));
     let link = json(&h.call(agent_get("/v1/links/app-user-1")));
-    assert_eq!((link["token"].as_str(), link["userId"].as_str(), link["source"].as_str()), (Some("tok-web"), Some("user-7"), Some("callback")));
+    assert_eq!(
+        (link["token"].as_str(), link["userId"].as_str(), link["source"].as_str()),
+        (Some("tok-web"), Some("user-7"), Some("callback"))
+    );
 
     // Replayed callback: the state is used.
     let replay = callback(&h, &format!("code=cfgsic_1&state={state}"), Some(&state));
@@ -137,7 +145,12 @@ fn setup_reports_registered_and_failed() {
 
 #[test]
 fn each_failure() {
-    let h = harness(FakeApi::default().with_code("good", "t", "u", AGENT).with_code("other", "t2", "u2", "other-agent"));
+    let h = harness(FakeApi::default().with_code("good", "t", "u", AGENT).with_code(
+        "other",
+        "t2",
+        "u2",
+        "other-agent",
+    ));
     // returnAfter off the allowlist.
     for bad in ["https://evil.example/x", "http://app.example/x", "/relative", "javascript:alert(1)"] {
         let response = sign_ins(&h, &format!(r#"{{"subject":"s","returnAfter":"{bad}"}}"#));
@@ -145,7 +158,10 @@ fn each_failure() {
         assert_eq!(json(&response)["error"]["field"], "returnAfter");
     }
     // Bad ticket.
-    for url in ["https://edge.example/auth/configure/sign-in", "https://edge.example/auth/configure/sign-in?ticket=nope"] {
+    for url in [
+        "https://edge.example/auth/configure/sign-in",
+        "https://edge.example/auth/configure/sign-in?ticket=nope",
+    ] {
         let page = h.call(get(url, None));
         assert_eq!(page.status, 400);
         assert!(page.header("content-type").unwrap().starts_with("text/html"));
@@ -177,7 +193,11 @@ fn each_failure() {
     assert!(!text.contains("injected") && !text.contains("NETWORK"), "no internals on the page");
     h.api.heal();
     // An error= return, echoed escaped.
-    let cancelled = callback(&h, &format!("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"), Some(&state));
+    let cancelled = callback(
+        &h,
+        &format!("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"),
+        Some(&state),
+    );
     assert_eq!(cancelled.status, 400);
     let text = String::from_utf8_lossy(&cancelled.body).to_string();
     assert!(text.contains("&lt;script&gt;") && !text.contains("<script>"));
@@ -207,10 +227,26 @@ fn no_open_redirect_across_generated_inputs() {
         seed
     };
     let pieces = [
-        "https://app.example", "https://evil.example", "//evil.example", "/\\evil.example", "https://app.example@evil.example",
-        "https://app.example.evil.example", "javascript:alert(1)", "data:text/html,x", "http://app.example",
-        "https://APP.example", "https://app.example:443", "https://app.example:444", "%2F%2Fevil.example", "\\\\evil",
-        "/x", "?q=1", "#f", "/../..", "%0d%0aLocation:%20https://evil.example", " https://evil.example",
+        "https://app.example",
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://app.example@evil.example",
+        "https://app.example.evil.example",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "http://app.example",
+        "https://APP.example",
+        "https://app.example:443",
+        "https://app.example:444",
+        "%2F%2Fevil.example",
+        "\\\\evil",
+        "/x",
+        "?q=1",
+        "#f",
+        "/../..",
+        "%0d%0aLocation:%20https://evil.example",
+        " https://evil.example",
     ];
     let mut accepted = 0;
     for _ in 0..2000 {

@@ -87,7 +87,9 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
 ) -> Result<Identity, EdgeError> {
     let external_id = request.external_id.clone().unwrap_or_else(|| format!("edge:{}", request.subject));
     let mut errors = Vec::new();
-    let not_configured = || ConfigureError::new(crate::configure_error::ErrorCode::AuthRequired, "CONFIGURE_API_KEY is not set");
+    let not_configured = || {
+        ConfigureError::new(crate::configure_error::ErrorCode::AuthRequired, "CONFIGURE_API_KEY is not set")
+    };
 
     // 1. The stored link: trusted as is, unless asked to validate it.
     if let Some(link) = read_link(store, keyring, &request.subject, agent, log).await? {
@@ -165,7 +167,8 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
                     errors.push(StepFailure {
                         step: "link_write",
                         code: "STORE_UNAVAILABLE".to_owned(),
-                        message: "The recognized token could not be stored; it is returned but not kept.".to_owned(),
+                        message: "The recognized token could not be stored; it is returned but not kept."
+                            .to_owned(),
                     });
                 }
                 return Ok(Identity {

@@ -36,7 +36,9 @@ impl JourneyRequest {
         let connectors = optional_string_list(body, "connectors", 16, 64)?;
         let display_name = optional_string(body, "displayName", 200)?;
         let message_line_phone = optional_string(body, "messageLinePhone", 64)?
-            .map(|p| phone::validate_phone(&p).map_err(|e| EdgeError::bad_request("messageLinePhone", e.message)))
+            .map(|p| {
+                phone::validate_phone(&p).map_err(|e| EdgeError::bad_request("messageLinePhone", e.message))
+            })
             .transpose()?;
         let message_body = optional_string(body, "messageBody", 500)?;
         let theme = optional_string(body, "theme", 16)?;

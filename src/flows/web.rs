@@ -22,6 +22,7 @@ use crate::clock::iso8601;
 use crate::config::Config;
 use crate::configure_error::ConfigureError;
 use crate::error::EdgeError;
+use crate::http_url::HttpUrl;
 use crate::log::Log;
 use crate::records::{
     parse_record, setup_key, state_key, ticket_key, LinkSource, SetupRecord, WebSignInRecord, RECORD_VERSION,
@@ -32,7 +33,6 @@ use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
-use crate::http_url::HttpUrl;
 
 use super::journeys::MAX_SUBJECT_LEN;
 use super::links::{store_link, NewLink};
@@ -69,9 +69,11 @@ impl From<EdgeError> for PageError {
             EdgeError::NotConfigured { setting } => {
                 PageError::new(503, title, format!("This Worker is not fully configured ({setting})."))
             }
-            EdgeError::RateLimited => {
-                PageError::new(429, "Too many attempts", "Too many sign-in attempts from here. Please wait a minute and try again.")
-            }
+            EdgeError::RateLimited => PageError::new(
+                429,
+                "Too many attempts",
+                "Too many sign-in attempts from here. Please wait a minute and try again.",
+            ),
             other => PageError::new(other.status(), title, "Something went wrong. Please try again."),
         }
     }
@@ -79,7 +81,12 @@ impl From<EdgeError> for PageError {
 
 /// `returnAfter` if it is an absolute http(s) URL on an allowlisted origin.
 pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, EdgeError> {
-    let refuse = || EdgeError::bad_request("returnAfter", "returnAfter must be a URL on an origin in ALLOWED_RETURN_ORIGINS");
+    let refuse = || {
+        EdgeError::bad_request(
+            "returnAfter",
+            "returnAfter must be a URL on an origin in ALLOWED_RETURN_ORIGINS",
+        )
+    };
     let url = HttpUrl::parse(value).filter(|url| !url.has_credentials()).ok_or_else(refuse)?;
     if allowed.contains(&url.origin()) {
         Ok(url.href())
@@ -114,7 +121,9 @@ pub struct SignInCreated {
 }
 
 fn seal(keyring: &Keyring, text: &str, key: &str) -> Result<String, EdgeError> {
-    keyring.seal(text.as_bytes(), key).map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })
+    keyring
+        .seal(text.as_bytes(), key)
+        .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })
 }
 
 /// `POST /v1/sign-ins`: a one-time ticket URL on this Worker.
@@ -185,11 +194,11 @@ pub async fn ensure_return_to<S: Store, A: ConfigureApi>(
         return Ok(false);
     }
     api.allow_return_to(callback).await.map_err(RegistrationError::Configure)?;
-    let record = SetupRecord { v: RECORD_VERSION, kind: "return_to".to_owned(), registered_at: iso8601(now_ms) };
-    let text = serde_json::to_string(&record).map_err(|e| RegistrationError::Store(crate::store::StoreError {
-        operation: "put",
-        detail: e.to_string(),
-    }))?;
+    let record =
+        SetupRecord { v: RECORD_VERSION, kind: "return_to".to_owned(), registered_at: iso8601(now_ms) };
+    let text = serde_json::to_string(&record).map_err(|e| {
+        RegistrationError::Store(crate::store::StoreError { operation: "put", detail: e.to_string() })
+    })?;
     store.put(&key, &text, None).await.map_err(RegistrationError::Store)?;
     Ok(true)
 }
@@ -211,7 +220,9 @@ impl RegistrationError {
     pub fn message(&self) -> String {
         match self {
             RegistrationError::Configure(e) => e.message.clone(),
-            RegistrationError::Store(_) => "KV was unavailable; the registration was not remembered.".to_owned(),
+            RegistrationError::Store(_) => {
+                "KV was unavailable; the registration was not remembered.".to_owned()
+            }
         }
     }
 }
@@ -243,15 +254,25 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
 
     /// `GET /auth/configure/sign-in?ticket=…`.
     pub async fn start(&self, ticket: Option<&str>) -> Result<SignInStarted, PageError> {
-        let used = || PageError::new(400, "This sign-in link cannot be used", "It is invalid, expired or already used. Start again from the app.");
+        let used = || {
+            PageError::new(
+                400,
+                "This sign-in link cannot be used",
+                "It is invalid, expired or already used. Start again from the app.",
+            )
+        };
         let ticket = ticket.filter(|t| !t.is_empty()).ok_or_else(used)?;
         let ticket_key = ticket_key(ticket);
-        let (record, subject) =
-            live_record(self.store, self.keyring, &ticket_key, self.now_ms, self.log).await?.ok_or_else(used)?;
+        let (record, subject) = live_record(self.store, self.keyring, &ticket_key, self.now_ms, self.log)
+            .await?
+            .ok_or_else(used)?;
         let callback = self.callback_url();
         if let Some(api) = self.api {
             if let Err(error) = ensure_return_to(self.store, api, &callback, false, self.now_ms).await {
-                self.log.warn(&format!("registering the callback failed ({}); retried on next use", error.code()));
+                self.log.warn(&format!(
+                    "registering the callback failed ({}); retried on next use",
+                    error.code()
+                ));
             }
         }
 
@@ -265,7 +286,10 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             created_at: self.now_ms,
             expires_at: self.now_ms + ttl * 1000,
         };
-        self.store.put(&key, &serde_json::to_string(&state_record).map_err(EdgeError::from)?, Some(ttl)).await.map_err(EdgeError::from)?;
+        self.store
+            .put(&key, &serde_json::to_string(&state_record).map_err(EdgeError::from)?, Some(ttl))
+            .await
+            .map_err(EdgeError::from)?;
         // Then consume the ticket: a failed state write leaves the ticket
         // usable, and a ticket that cannot be deleted is not used (single
         // use is best effort on KV); its orphaned state just expires.
@@ -281,8 +305,8 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             theme: self.config.theme.clone(),
             ..SignInUrlOptions::default()
         };
-        let location = sign_in_url(self.agent, &options)
-            .map_err(|e| EdgeError::Internal { detail: e.to_string() })?;
+        let location =
+            sign_in_url(self.agent, &options).map_err(|e| EdgeError::Internal { detail: e.to_string() })?;
         Ok(SignInStarted { location, state })
     }
 
@@ -299,14 +323,21 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
                 }
             }
             let detail = query.error_description.as_deref().unwrap_or(error);
-            return Err(PageError::new(400, "Sign-in did not complete", format!("The sign-in page returned: {detail}")));
+            return Err(PageError::new(
+                400,
+                "Sign-in did not complete",
+                format!("The sign-in page returned: {detail}"),
+            ));
         }
-        let code = query
-            .code
+        let code =
+            query.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+                PageError::new(400, "Sign-in could not be completed", "Missing sign-in code.")
+            })?;
+        let state = query
+            .state
             .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| PageError::new(400, "Sign-in could not be completed", "Missing sign-in code."))?;
-        let state = query.state.as_deref().filter(|s| !s.is_empty() && bound(s)).ok_or_else(PageError::invalid_state)?;
+            .filter(|s| !s.is_empty() && bound(s))
+            .ok_or_else(PageError::invalid_state)?;
         let key = state_key(state);
         let (record, subject) = live_record(self.store, self.keyring, &key, self.now_ms, self.log)
             .await?
@@ -315,11 +346,19 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
         let exchanged = api.exchange(code).await.map_err(|error| {
             self.log.warn(&format!("code exchange failed: {}", error.code.as_str()));
-            PageError::new(502, "Configure could not complete the sign-in", "The sign-in code could not be exchanged with Configure. Please start again.")
+            PageError::new(
+                502,
+                "Configure could not complete the sign-in",
+                "The sign-in code could not be exchanged with Configure. Please start again.",
+            )
         })?;
         if exchanged.agent != self.agent.as_str() {
             self.log.warn("code exchange answered for another agent");
-            return Err(PageError::new(502, "Configure could not complete the sign-in", "Configure answered for another agent. Please start again."));
+            return Err(PageError::new(
+                502,
+                "Configure could not complete the sign-in",
+                "Configure answered for another agent. Please start again.",
+            ));
         }
 
         let link = NewLink {
@@ -335,7 +374,11 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         }
 
         // Checked again: the allowlist may have changed since the ticket.
-        match record.return_after.as_deref().map(|r| check_return_after(r, &self.config.allowed_return_origins)) {
+        match record
+            .return_after
+            .as_deref()
+            .map(|r| check_return_after(r, &self.config.allowed_return_origins))
+        {
             Some(Ok(return_after)) => {
                 let url = HttpUrl::parse(&return_after).ok_or_else(PageError::invalid_state)?;
                 Ok(url.with_query_pair("configure=linked"))
@@ -389,7 +432,10 @@ mod tests {
     #[test]
     fn return_after_must_be_on_an_allowed_origin() {
         let allowed = vec!["https://app.example".to_owned()];
-        assert_eq!(check_return_after("https://app.example/settings?x=1#y", &allowed).unwrap(), "https://app.example/settings?x=1#y");
+        assert_eq!(
+            check_return_after("https://app.example/settings?x=1#y", &allowed).unwrap(),
+            "https://app.example/settings?x=1#y"
+        );
         for bad in [
             "https://evil.example/",
             "https://app.example.evil.example/",

@@ -2,7 +2,9 @@
 //! settings, and a one-call helper around `App::handle`.
 #![allow(dead_code)]
 
-use configure_edge::api::{ConfigureApi, PhoneRecognition, ReturnDestination, SignInExchange, TokenValidation};
+use configure_edge::api::{
+    ConfigureApi, PhoneRecognition, ReturnDestination, SignInExchange, TokenValidation,
+};
 use configure_edge::config::Config;
 use configure_edge::configure_error::{ConfigureError, ErrorCode};
 use configure_edge::log::MemoryLog;
@@ -71,7 +73,13 @@ impl ConfigureApi for FakeApi {
                 approved: Some(true),
                 agent: Some(agent.clone()),
             },
-            None => TokenValidation { valid: false, user_id: None, agent_token: false, approved: None, agent: None },
+            None => TokenValidation {
+                valid: false,
+                user_id: None,
+                agent_token: false,
+                approved: None,
+                agent: None,
+            },
         })
     }
     async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError> {
@@ -157,7 +165,15 @@ impl Harness {
         let config = Config::from_source(&source);
         let store = MemoryStore::new();
         store.set_now(NOW);
-        Harness { source, config, store, api, log: MemoryLog::default(), now: std::cell::Cell::new(NOW), limiter: None }
+        Harness {
+            source,
+            config,
+            store,
+            api,
+            log: MemoryLog::default(),
+            now: std::cell::Cell::new(NOW),
+            limiter: None,
+        }
     }
     pub fn advance(&self, ms: u64) {
         self.now.set(self.now.get() + ms);
