@@ -54,8 +54,6 @@ test("the webhook refuses other origins, oversized and deeply nested bodies, and
     assert.equal((await complete(worker, good, { origin })).status, 403, origin);
   }
   assert.equal((await complete(worker, { ...good, pad: "x".repeat(17 * 1024) })).status, 413);
-  const nested = "[".repeat(10_000) + "]".repeat(10_000);
-  assert.ok(nested.length < 16 * 1024 * 2);
   const deep = await complete(worker, `{"token":${"[".repeat(3000)}${"]".repeat(3000)}}`);
   assert.equal(deep.status, 400);
   const other = standin.issueToken({ agent: "other-agent" });

@@ -8,7 +8,7 @@ use crate::seal::Keyring;
 use crate::settings::{Secret, SettingSource};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
-pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";
+pub use crate::sign_in_url::DEFAULT_SIGN_IN_ORIGIN;
 pub const DEFAULT_API_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_TICKET_TTL_SECONDS: u64 = 5 * 60;

@@ -46,12 +46,8 @@ pub fn text(value: impl Into<String>) -> Option<String> {
     Some(value.into()).filter(|v| !v.is_empty())
 }
 
-fn present(value: &Option<String>) -> Option<&str> {
-    value.as_deref()
-}
-
 fn first_present<'a>(first: &'a Option<String>, second: &'a Option<String>) -> Option<&'a str> {
-    present(first).or_else(|| present(second))
+    first.as_deref().or(second.as_deref())
 }
 
 /// Trims each connector, drops empties, joins with `,`; `None` when nothing is left.
@@ -79,18 +75,18 @@ pub fn parse_origin(origin: Option<&str>) -> Result<String, ConfigureError> {
 pub fn query_string(options: &SignInUrlOptions) -> String {
     let connectors = join_connectors(&options.connectors);
     let params: [(&str, Option<&str>); 12] = [
-        ("pk", present(&options.publishable_key)),
-        ("return_to", present(&options.return_to)),
-        ("state", present(&options.state)),
-        ("journey", present(&options.journey_id)),
+        ("pk", options.publishable_key.as_deref()),
+        ("return_to", options.return_to.as_deref()),
+        ("state", options.state.as_deref()),
+        ("journey", options.journey_id.as_deref()),
         ("agent_name", first_present(&options.display_name, &options.agent_name)),
-        ("agent_logo", present(&options.agent_logo)),
-        ("delivery", present(&options.delivery)),
+        ("agent_logo", options.agent_logo.as_deref()),
+        ("delivery", options.delivery.as_deref()),
         ("message_line_phone", first_present(&options.message_line_phone, &options.agent_phone)),
-        ("message_body", present(&options.message_body)),
-        ("message_complete_url", present(&options.message_complete_url)),
+        ("message_body", options.message_body.as_deref()),
+        ("message_complete_url", options.message_complete_url.as_deref()),
         ("connectors", connectors.as_deref()),
-        ("theme", present(&options.theme)),
+        ("theme", options.theme.as_deref()),
     ];
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {

@@ -49,7 +49,6 @@ pub struct MemoryStore {
     entries: RefCell<BTreeMap<String, (String, Option<u64>)>>,
     now_ms: Cell<u64>,
     faults: Cell<Faults>,
-    puts: Cell<u64>,
 }
 
 impl MemoryStore {
@@ -74,11 +73,6 @@ impl MemoryStore {
             .filter(|(_, (_, expires))| expires.is_none_or(|e| e > now))
             .map(|(k, (v, _))| (k.clone(), v.clone()))
             .collect()
-    }
-
-    /// How many writes succeeded.
-    pub fn put_count(&self) -> u64 {
-        self.puts.get()
     }
 
     fn fail(operation: &'static str) -> StoreError {
@@ -106,7 +100,6 @@ impl Store for MemoryStore {
         }
         let expires = ttl_seconds.map(|ttl| self.now_ms.get() + ttl.max(KV_MIN_TTL_SECONDS) * 1000);
         self.entries.borrow_mut().insert(key.to_owned(), (value.to_owned(), expires));
-        self.puts.set(self.puts.get() + 1);
         Ok(())
     }
 
