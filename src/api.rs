@@ -6,6 +6,9 @@
 
 use crate::configure_error::{ConfigureError, ErrorCode};
 use crate::settings::Secret;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 /// One request to the Configure API, fully built.
@@ -84,6 +87,48 @@ pub struct ReturnDestination {
     pub deleted: Option<bool>,
 }
 
+/// The OAuth client of "Continue with Configure" (client_secret_basic).
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthClient<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a Secret,
+}
+
+/// An authorization-code token request (RFC 6749 4.1.3 with PKCE and RFC
+/// 8707's resource indicator).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_verifier: &'a str,
+    pub resource: &'a str,
+}
+
+/// The token endpoint's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// Seconds the access token lives, when the server says.
+    pub expires_in: Option<u64>,
+}
+
+/// Token introspection, as the SDK reads it: a user only when `active` is
+/// exactly true and `sub` a non-empty string.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Introspection {
+    pub active: bool,
+    pub sub: Option<String>,
+}
+
+/// The OAuth client's redirect URIs after a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthRedirects {
+    pub redirect_uris: Vec<String>,
+    /// False when the URI was already registered.
+    pub changed: bool,
+}
+
 /// The Configure API calls the flows need.
 #[allow(async_fn_in_trait)]
 pub trait ConfigureApi {
@@ -91,12 +136,46 @@ pub trait ConfigureApi {
     async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError>;
     async fn recognize_phone(&self, candidates: &[String]) -> Result<PhoneRecognition, ConfigureError>;
     async fn allow_return_to(&self, return_to: &str) -> Result<ReturnDestination, ConfigureError>;
+    /// `POST <base>/oauth/token`: redeems an authorization code.
+    async fn oauth_token(
+        &self,
+        client: OAuthClient<'_>,
+        request: TokenRequest<'_>,
+    ) -> Result<OAuthTokens, ConfigureError>;
+    /// `POST <base>/oauth/introspect`; a non-2xx answer is an inactive token.
+    async fn introspect(&self, access_token: &str) -> Result<Introspection, ConfigureError>;
+    /// `GET <base>/v1/profile?sections=identity` as the user of `access_token`:
+    /// the identity section (empty when absent).
+    async fn profile_identity(&self, access_token: &str) -> Result<Map<String, Value>, ConfigureError>;
+    /// `PATCH <base>/v1/developer/oauth/clients/<id>` adding one redirect URI;
+    /// a failure's message is the SDK's explanation (`failureReason`).
+    async fn add_oauth_redirect_uri(
+        &self,
+        client_id: &str,
+        uri: &str,
+    ) -> Result<OAuthRedirects, ConfigureError>;
 }
 
 pub const VALIDATE_PATH: &str = "/v1/auth/sign-in/validate";
 pub const EXCHANGE_PATH: &str = "/v1/auth/sign-in/exchange";
 pub const RECOGNIZE_PHONE_PATH: &str = "/v1/auth/sign-in/recognize-phone";
 pub const RETURN_DESTINATIONS_PATH: &str = "/v1/auth/sign-in/return-destinations";
+pub const OAUTH_TOKEN_PATH: &str = "/oauth/token";
+pub const OAUTH_INTROSPECT_PATH: &str = "/oauth/introspect";
+pub const PROFILE_IDENTITY_PATH: &str = "/v1/profile?sections=identity";
+pub const OAUTH_CLIENTS_PATH: &str = "/v1/developer/oauth/clients/";
+
+/// What `encodeURIComponent` leaves as it is: letters, digits and `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
 /// Builds the SDK's requests for one agent and key.
 #[derive(Debug, Clone)]
@@ -133,7 +212,100 @@ impl RequestBuilder {
     pub fn allow_return_to(&self, return_to: &str) -> ApiRequest {
         self.post(RETURN_DESTINATIONS_PATH, json!({ "return_to": return_to }))
     }
+
+    /// The token request as Better Auth sends it for the SDK's provider
+    /// config: form-encoded, `Authorization: Basic base64(id:secret)`
+    /// (id and secret as they are, as Better Auth joins them).
+    pub fn oauth_token(&self, client: OAuthClient<'_>, request: TokenRequest<'_>) -> ApiRequest {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", request.code)
+            .append_pair("redirect_uri", request.redirect_uri)
+            .append_pair("code_verifier", request.code_verifier)
+            .append_pair("resource", request.resource)
+            .finish();
+        let credentials = format!("{}:{}", client.client_id, client.client_secret.expose());
+        ApiRequest {
+            method: "POST",
+            url: format!("{}{OAUTH_TOKEN_PATH}", self.base_url),
+            headers: vec![
+                ("Content-Type", "application/x-www-form-urlencoded".to_owned()),
+                ("Accept", "application/json".to_owned()),
+                ("Authorization", format!("Basic {}", STANDARD.encode(credentials))),
+            ],
+            body: Some(body),
+        }
+    }
+
+    /// The SDK's introspection: JSON, no API key (the token authenticates).
+    pub fn introspect(&self, access_token: &str) -> ApiRequest {
+        ApiRequest {
+            method: "POST",
+            url: format!("{}{OAUTH_INTROSPECT_PATH}", self.base_url),
+            headers: vec![("Content-Type", "application/json".to_owned())],
+            body: Some(json!({ "token": access_token }).to_string()),
+        }
+    }
+
+    /// The SDK's `profile({token}).read({sections: ["identity"]})`.
+    pub fn profile_identity(&self, access_token: &str) -> ApiRequest {
+        let mut headers = vec![
+            ("Content-Type", "application/json".to_owned()),
+            ("X-API-Key", self.api_key.expose().to_owned()),
+            ("Authorization", format!("Bearer {access_token}")),
+        ];
+        if !self.agent.is_empty() {
+            headers.push(("X-Agent", self.agent.clone()));
+        }
+        ApiRequest {
+            method: "GET",
+            url: format!("{}{PROFILE_IDENTITY_PATH}", self.base_url),
+            headers,
+            body: None,
+        }
+    }
+
+    /// `ensureSsoCallback`'s request: no `X-Agent` (it uses plain fetch).
+    pub fn add_oauth_redirect_uri(&self, client_id: &str, uri: &str) -> ApiRequest {
+        let id = utf8_percent_encode(client_id, URI_COMPONENT);
+        ApiRequest {
+            method: "PATCH",
+            url: format!("{}{OAUTH_CLIENTS_PATH}{id}", self.base_url),
+            headers: vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("X-API-Key", self.api_key.expose().to_owned()),
+            ],
+            body: Some(json!({ "add_redirect_uris": [uri] }).to_string()),
+        }
+    }
 }
+
+/// `ensureSsoCallback`'s explanation of a failed registration (`failureReason`).
+pub fn redirect_failure_reason(status: u16, body: &str, client_id: &str) -> String {
+    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let text =
+        |value: Option<&Value>| value.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let detail = text(parsed.get("error_description"))
+        .or_else(|| text(parsed.get("error").and_then(|e| e.get("message"))))
+        .or_else(|| text(parsed.get("error")));
+    match status {
+        401 => format!(
+            "Configure rejected the API key{}. Check CONFIGURE_API_KEY.",
+            detail.map(|d| format!(" ({d})")).unwrap_or_default()
+        ),
+        403 => detail.unwrap_or_else(|| {
+            "Configure refused this key for callback registration. CONFIGURE_API_KEY must be a server secret key (sk_)."
+                .to_owned()
+        }),
+        404 => format!(
+            "No OAuth client \"{client_id}\" on the account that owns this API key. Check CONFIGURE_OAUTH_CLIENT_ID."
+        ),
+        _ => detail.unwrap_or_else(|| format!("Configure returned {status} while registering the SSO callback.")),
+    }
+}
+
+/// The reason `ensureSsoCallback` gives for a key that is not a server key.
+pub const NOT_A_SECRET_KEY: &str = "CONFIGURE_API_KEY must be a server secret key (sk_...). A publishable pk_ key is browser-public and cannot manage callbacks.";
 
 /// `stringValue`: a non-blank string, trimmed.
 fn string_value(object: &Map<String, Value>, key: &str) -> Option<String> {
@@ -286,11 +458,32 @@ pub struct HttpConfigureApi<T: HttpTransport> {
 }
 
 impl<T: HttpTransport> HttpConfigureApi<T> {
-    async fn call(&self, request: ApiRequest) -> Result<Map<String, Value>, ConfigureError> {
-        let response =
-            self.transport.send(&request, self.timeout_ms).await.map_err(|e| error_from_transport(&e))?;
-        answer_object(&response)
+    async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ConfigureError> {
+        self.transport.send(request, self.timeout_ms).await.map_err(|e| error_from_transport(&e))
     }
+
+    async fn call(&self, request: ApiRequest) -> Result<Map<String, Value>, ConfigureError> {
+        answer_object(&self.send(&request).await?)
+    }
+}
+
+pub fn parse_tokens(object: &Map<String, Value>) -> Result<OAuthTokens, ConfigureError> {
+    let access_token = string_value(object, "access_token").ok_or_else(|| {
+        ConfigureError::new(ErrorCode::ServerError, "Token response was missing access_token")
+    })?;
+    Ok(OAuthTokens {
+        access_token,
+        refresh_token: string_value(object, "refresh_token"),
+        expires_in: object.get("expires_in").and_then(Value::as_u64),
+    })
+}
+
+pub fn parse_introspection(object: &Map<String, Value>) -> Introspection {
+    let sub = match object.get("sub") {
+        Some(Value::String(sub)) if !sub.is_empty() => Some(sub.clone()),
+        _ => None,
+    };
+    Introspection { active: is_true(object, "active"), sub }
 }
 
 fn required(value: &str, name: &str) -> Result<(), ConfigureError> {
@@ -320,6 +513,57 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
     async fn allow_return_to(&self, return_to: &str) -> Result<ReturnDestination, ConfigureError> {
         required(return_to, "returnTo")?;
         Ok(parse_return_destination(&self.call(self.requests.allow_return_to(return_to)).await?))
+    }
+
+    async fn oauth_token(
+        &self,
+        client: OAuthClient<'_>,
+        request: TokenRequest<'_>,
+    ) -> Result<OAuthTokens, ConfigureError> {
+        parse_tokens(&self.call(self.requests.oauth_token(client, request)).await?)
+    }
+
+    async fn introspect(&self, access_token: &str) -> Result<Introspection, ConfigureError> {
+        let response = self.send(&self.requests.introspect(access_token)).await?;
+        if !(200..300).contains(&response.status) {
+            return Ok(Introspection::default());
+        }
+        Ok(parse_introspection(&answer_object(&response)?))
+    }
+
+    async fn profile_identity(&self, access_token: &str) -> Result<Map<String, Value>, ConfigureError> {
+        let profile = self.call(self.requests.profile_identity(access_token)).await?;
+        Ok(match profile.get("identity") {
+            Some(Value::Object(identity)) => identity.clone(),
+            _ => Map::new(),
+        })
+    }
+
+    async fn add_oauth_redirect_uri(
+        &self,
+        client_id: &str,
+        uri: &str,
+    ) -> Result<OAuthRedirects, ConfigureError> {
+        let request = self.requests.add_oauth_redirect_uri(client_id, uri);
+        let response = self.send(&request).await.map_err(|error| {
+            let reason = format!("could not reach {}: {}", self.requests.base_url, error.message);
+            ConfigureError::new(error.code, reason)
+        })?;
+        if !(200..300).contains(&response.status) {
+            let code = error_from_response(response.status, &response.body).code;
+            return Err(ConfigureError::new(
+                code,
+                redirect_failure_reason(response.status, &response.body, client_id),
+            )
+            .with_status(response.status));
+        }
+        let body: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        let redirect_uris = body
+            .get("redirect_uris")
+            .and_then(Value::as_array)
+            .map(|uris| uris.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        Ok(OAuthRedirects { redirect_uris, changed: body.get("changed") != Some(&Value::Bool(false)) })
     }
 }
 
@@ -357,6 +601,87 @@ mod tests {
             builder().allow_return_to("https://x/cb").body.as_deref(),
             Some(r#"{"return_to":"https://x/cb"}"#)
         );
+    }
+
+    #[test]
+    fn oauth_requests_match_better_auth_and_the_sdk() {
+        let secret = Secret::new("s3cret:+/");
+        let client = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
+        let request = builder().oauth_token(
+            client,
+            TokenRequest {
+                code: "c o+de",
+                redirect_uri: "https://edge/auth/configure/oauth/callback",
+                code_verifier: "v",
+                resource: "https://api.configure.dev",
+            },
+        );
+        assert_eq!((request.method, request.url.as_str()), ("POST", "https://api.example/oauth/token"));
+        assert_eq!(
+            request.body.as_deref(),
+            Some("grant_type=authorization_code&code=c+o%2Bde&redirect_uri=https%3A%2F%2Fedge%2Fauth%2Fconfigure%2Foauth%2Fcallback&code_verifier=v&resource=https%3A%2F%2Fapi.configure.dev")
+        );
+        assert_eq!(
+            request.headers,
+            vec![
+                ("Content-Type", "application/x-www-form-urlencoded".to_owned()),
+                ("Accept", "application/json".to_owned()),
+                ("Authorization", format!("Basic {}", STANDARD.encode("cfg_client_1:s3cret:+/"))),
+            ]
+        );
+        let introspect = builder().introspect("at");
+        assert_eq!(introspect.headers, vec![("Content-Type", "application/json".to_owned())]);
+        assert_eq!(introspect.body.as_deref(), Some(r#"{"token":"at"}"#));
+        let profile = builder().profile_identity("at");
+        assert_eq!((profile.method, profile.body.as_deref()), ("GET", None));
+        assert_eq!(profile.url, "https://api.example/v1/profile?sections=identity");
+        assert_eq!(
+            profile.headers,
+            vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("X-API-Key", "sk_test_1".to_owned()),
+                ("Authorization", "Bearer at".to_owned()),
+                ("X-Agent", "my-agent".to_owned()),
+            ]
+        );
+        let patch = builder().add_oauth_redirect_uri("id with/space!*()~'", "https://e/cb");
+        assert_eq!(patch.method, "PATCH");
+        assert_eq!(patch.url, "https://api.example/v1/developer/oauth/clients/id%20with%2Fspace!*()~'");
+        assert_eq!(patch.body.as_deref(), Some(r#"{"add_redirect_uris":["https://e/cb"]}"#));
+        assert_eq!(patch.headers.len(), 2, "no X-Agent, as ensureSsoCallback");
+    }
+
+    #[test]
+    fn redirect_failures_explain_like_the_sdk() {
+        assert_eq!(
+            redirect_failure_reason(401, r#"{"error_description":"expired"}"#, "c"),
+            "Configure rejected the API key (expired). Check CONFIGURE_API_KEY."
+        );
+        assert_eq!(
+            redirect_failure_reason(401, "", "c"),
+            "Configure rejected the API key. Check CONFIGURE_API_KEY."
+        );
+        assert_eq!(redirect_failure_reason(403, r#"{"error":"nope"}"#, "c"), "nope");
+        assert_eq!(
+            redirect_failure_reason(500, "{}", "c"),
+            "Configure returned 500 while registering the SSO callback."
+        );
+        assert_eq!(redirect_failure_reason(422, r#"{"error":{"message":"bad uri"}}"#, "c"), "bad uri");
+    }
+
+    #[test]
+    fn token_and_introspection_answers() {
+        let ok = |body: &str| answer_object(&ApiResponse { status: 200, body: body.into() }).unwrap();
+        let tokens =
+            parse_tokens(&ok(r#"{"access_token":"a","refresh_token":"r","expires_in":60}"#)).unwrap();
+        assert_eq!(
+            tokens,
+            OAuthTokens { access_token: "a".into(), refresh_token: Some("r".into()), expires_in: Some(60) }
+        );
+        assert!(parse_tokens(&ok(r#"{"token_type":"Bearer"}"#)).is_err());
+        assert_eq!(parse_introspection(&ok(r#"{"active":true,"sub":"s"}"#)).sub.as_deref(), Some("s"));
+        assert!(!parse_introspection(&ok(r#"{"active":"true","sub":"s"}"#)).active);
+        assert_eq!(parse_introspection(&ok(r#"{"active":true,"sub":""}"#)).sub, None);
     }
 
     #[test]

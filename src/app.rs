@@ -12,12 +12,14 @@ use crate::flows::complete::{complete, Completion};
 use crate::flows::identity::{resolve_identity, IdentityRequest};
 use crate::flows::journeys::{create_journey, JourneyRequest};
 use crate::flows::links::{delete_link, read_link};
+use crate::flows::oauth::{self, OAuthContext, OAUTH_STATE_COOKIE};
 use crate::flows::web::{self, CallbackQuery, PageError, SignInRequest, WebContext};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
 use crate::pages;
 use crate::ratelimit::{self, NoLimit, RateLimit};
 use crate::routes::{self, Route};
+use crate::session::SESSION_COOKIE;
 use crate::settings::{self, SettingSource};
 use crate::store::Store;
 use serde_json::{json, Value};
@@ -52,6 +54,8 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             Ok(Route::Complete) => Some("complete"),
             Ok(Route::WebSignIn) => Some("sign-in"),
             Ok(Route::Callback) => Some("callback"),
+            Ok(Route::OAuthLogin) => Some("login"),
+            Ok(Route::OAuthCallback) => Some("oauth-callback"),
             _ => None,
         };
         if let Some(name) = public {
@@ -65,6 +69,10 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                         .page_failure(PageError::from(EdgeError::RateLimited))
                         .with_header("Retry-After", &ratelimit::RETRY_AFTER_SECONDS.to_string())
                         .with_header("Set-Cookie", &cookies::clear(STATE_COOKIE)),
+                    Ok(Route::OAuthCallback) => self
+                        .page_failure(PageError::from(EdgeError::RateLimited))
+                        .with_header("Retry-After", &ratelimit::RETRY_AFTER_SECONDS.to_string())
+                        .with_header("Set-Cookie", &cookies::clear(OAUTH_STATE_COOKIE)),
                     _ => self
                         .page_failure(PageError::from(EdgeError::RateLimited))
                         .with_header("Retry-After", &ratelimit::RETRY_AFTER_SECONDS.to_string()),
@@ -80,6 +88,14 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 response.with_header("Set-Cookie", &cookies::clear(STATE_COOKIE))
             }
             Ok(Route::Linked) => pages::linked(),
+            Ok(Route::OAuthLogin) => self.oauth_login(request).await.unwrap_or_else(|e| self.page_failure(e)),
+            Ok(Route::OAuthCallback) => {
+                // Every answer clears the state cookie; success also sets the session.
+                let response = self.oauth_callback(request).await.unwrap_or_else(|e| self.page_failure(e));
+                response.with_header("Set-Cookie", &cookies::clear(OAUTH_STATE_COOKIE))
+            }
+            Ok(Route::Session) => self.session(request),
+            Ok(Route::Logout) => self.logout(request),
             Ok(route) => self.dispatch(route, request).await.unwrap_or_else(|error| self.failure(error)),
             Err(error) => error.clone().into_response(),
         };
@@ -137,6 +153,121 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         let cookie = cookies::read(request, STATE_COOKIE);
         let location = context.finish(&query, cookie.as_deref()).await?;
         Ok(HttpResponse::redirect(&location))
+    }
+
+    /// Everything a "Continue with Configure" login needs, or the 503 naming
+    /// the first missing setting.
+    fn oauth_context<'r>(&'r self, request: &'r HttpRequest) -> Result<OAuthContext<'r, S, A>, EdgeError> {
+        let agent = require(&self.config.agent)?;
+        let api_key = require(&self.config.api_key)?;
+        let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
+        Ok(OAuthContext {
+            store: self.store()?,
+            api,
+            keyring: require(&self.config.sealing_keys)?,
+            sessions: require(&self.config.session_keys)?,
+            client: crate::api::OAuthClient {
+                client_id: require(&self.config.oauth_client_id)?,
+                client_secret: require(&self.config.oauth_client_secret)?,
+            },
+            api_key,
+            agent: agent.as_str(),
+            config: self.config,
+            worker_origin: self.origin_of(request),
+            now_ms: self.now_ms,
+            log: self.log,
+        })
+    }
+
+    async fn oauth_login(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
+        let context = self.oauth_context(request)?;
+        let return_after = web::query_value(&request.query, "returnAfter");
+        let started = context.login(return_after.as_deref()).await?;
+        Ok(HttpResponse::redirect(&started.location).with_header(
+            "Set-Cookie",
+            &cookies::set(OAUTH_STATE_COOKIE, &started.state, self.config.state_ttl_seconds),
+        ))
+    }
+
+    async fn oauth_callback(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
+        let context = self.oauth_context(request)?;
+        let query = CallbackQuery::parse(&request.query);
+        let cookie = cookies::read(request, OAUTH_STATE_COOKIE);
+        let finished = context.callback(&query, cookie.as_deref()).await?;
+        Ok(HttpResponse::redirect(&finished.location).with_header(
+            "Set-Cookie",
+            &cookies::set(SESSION_COOKIE, &finished.session, self.config.session_ttl_seconds),
+        ))
+    }
+
+    /// `GET /auth/configure/session`: `{user}` from a valid session cookie, or 401.
+    fn session(&self, request: &HttpRequest) -> HttpResponse {
+        let origin = cors::check(request, &self.config.allowed_return_origins);
+        let response = if request.method == Method::Options {
+            cors::preflight_with_credentials(
+                request,
+                &self.config.allowed_return_origins,
+                "GET, POST, OPTIONS",
+            )
+            .unwrap_or_else(|error| self.failure(error))
+        } else {
+            match require(&self.config.session_keys) {
+                Err(error) => self.failure(error),
+                Ok(keys) => {
+                    let cookie = cookies::read(request, SESSION_COOKIE);
+                    match cookie.as_deref().and_then(|c| keys.verify(c, self.now_ms / 1000)) {
+                        Some(session) => HttpResponse::json(200, &json!({ "user": session.user })),
+                        // A cookie that no longer verifies (tampered, expired,
+                        // key retired) is removed.
+                        None if cookie.is_some() => EdgeError::NotSignedIn
+                            .into_response()
+                            .with_header("Set-Cookie", &cookies::clear(SESSION_COOKIE)),
+                        None => EdgeError::NotSignedIn.into_response(),
+                    }
+                }
+            }
+        };
+        cors::decorate_with_credentials(response, &origin)
+    }
+
+    /// `POST /auth/configure/logout`: clears the session cookie. CSRF-safe:
+    /// a browser request must come from this Worker's origin or an allowed
+    /// return origin (browsers always send `Origin` on POST); a request
+    /// without `Origin` or `Sec-Fetch-Site` is not from a browser, so no
+    /// cookie of a victim rides on it.
+    fn logout(&self, request: &HttpRequest) -> HttpResponse {
+        let allowed = &self.config.allowed_return_origins;
+        let origin = cors::check(request, allowed);
+        if request.method == Method::Options {
+            let response = cors::preflight_with_credentials(request, allowed, "GET, POST, OPTIONS")
+                .unwrap_or_else(|error| self.failure(error));
+            return cors::decorate_with_credentials(response, &origin);
+        }
+        let own = |o: &str| {
+            o.eq_ignore_ascii_case(self.origin_of(request)) || o.eq_ignore_ascii_case(&request.origin)
+        };
+        let same_site = match request.header("origin").map(str::trim) {
+            Some(o) => own(o) || matches!(origin, cors::OriginCheck::Allowed(_)),
+            None => {
+                !request.header("sec-fetch-site").is_some_and(|s| s.trim().eq_ignore_ascii_case("cross-site"))
+            }
+        };
+        if !same_site {
+            return cors::decorate_with_credentials(self.failure(EdgeError::OriginNotAllowed), &origin);
+        }
+        let return_after = web::query_value(&request.query, "returnAfter").filter(|r| !r.is_empty());
+        let response = match return_after.map(|r| web::check_return_after(&r, allowed)) {
+            Some(Err(error)) => return cors::decorate_with_credentials(self.failure(error), &origin),
+            Some(Ok(url)) => HttpResponse::redirect(&url).with_status(303),
+            None if wants_html(request) => {
+                HttpResponse::redirect(&format!("{}/", self.origin_of(request))).with_status(303)
+            }
+            None => HttpResponse::json(200, &json!({ "ok": true, "signedIn": false })),
+        };
+        cors::decorate_with_credentials(
+            response.with_header("Set-Cookie", &cookies::clear(SESSION_COOKIE)),
+            &origin,
+        )
     }
 
     fn failure(&self, error: EdgeError) -> HttpResponse {
@@ -213,7 +344,14 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 self.authorize(request)?;
                 self.setup(request).await
             }
-            Route::Complete | Route::WebSignIn | Route::Callback | Route::Linked => unreachable_route(),
+            Route::Complete
+            | Route::WebSignIn
+            | Route::Callback
+            | Route::Linked
+            | Route::OAuthLogin
+            | Route::OAuthCallback
+            | Route::Session
+            | Route::Logout => unreachable_route(),
         }
     }
 
@@ -225,6 +363,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         let callback = format!("{}{}", self.origin_of(request), web::CALLBACK_PATH);
         let mut registered = Vec::new();
         let mut failed = Vec::new();
+        let mut skipped = Vec::new();
         match web::ensure_return_to(store, api, &callback, true, self.now_ms).await {
             Ok(_) => registered.push(json!({ "kind": "return_to", "url": callback })),
             Err(error) => failed.push(json!({
@@ -234,9 +373,46 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 "message": error.message(),
             })),
         }
+        // "Continue with Configure": the OAuth client's redirect URI.
+        let redirect_uri = format!("{}{}", self.origin_of(request), oauth::OAUTH_CALLBACK_PATH);
+        match (&self.config.oauth_client_id, &self.config.api_key) {
+            (Ok(client_id), Ok(api_key)) => {
+                match oauth::ensure_oauth_redirect(
+                    store,
+                    api,
+                    api_key,
+                    client_id,
+                    &redirect_uri,
+                    true,
+                    self.now_ms,
+                )
+                .await
+                {
+                    Ok(outcome) => registered.push(json!({
+                        "kind": "oauth_redirect",
+                        "url": redirect_uri,
+                        "status": if outcome == oauth::RedirectRegistration::AlreadyRegistered {
+                            "already-registered"
+                        } else {
+                            "registered"
+                        },
+                    })),
+                    Err(error) => failed.push(json!({
+                        "kind": "oauth_redirect",
+                        "url": redirect_uri,
+                        "code": error.code(),
+                        "message": error.message(),
+                    })),
+                }
+            }
+            _ => skipped.push(json!({
+                "kind": "oauth_redirect",
+                "reason": "CONFIGURE_OAUTH_CLIENT_ID is not set (\"Continue with Configure\" is off)",
+            })),
+        }
         Ok(HttpResponse::json(
             200,
-            &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed }),
+            &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed, "skipped": skipped }),
         ))
     }
 
@@ -319,7 +495,13 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
     }
 }
 
-/// `Route::Complete` is answered by `webhook` before dispatch.
+/// A form post or link (a page navigation) rather than `fetch`.
+fn wants_html(request: &HttpRequest) -> bool {
+    request.header("sec-fetch-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"))
+        || request.header("accept").is_some_and(|a| a.contains("text/html"))
+}
+
+/// The browser-facing routes are answered in `handle`, before dispatch.
 fn unreachable_route() -> Result<HttpResponse, EdgeError> {
     Err(EdgeError::Internal { detail: "webhook route dispatched twice".to_owned() })
 }

@@ -5,6 +5,7 @@ use crate::agent::AgentHandle;
 use crate::error::EdgeError;
 use crate::http_url::HttpUrl;
 use crate::seal::Keyring;
+use crate::session::SessionKeys;
 use crate::settings::{Secret, SettingSource};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
@@ -13,6 +14,10 @@ pub const DEFAULT_API_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_TICKET_TTL_SECONDS: u64 = 5 * 60;
 pub const DEFAULT_STATE_TTL_SECONDS: u64 = 10 * 60;
+pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 24 * 3600;
+pub const DEFAULT_ACCOUNTS_ORIGIN: &str = "https://accounts.configure.dev";
+pub const DEFAULT_OAUTH_RESOURCE: &str = "https://api.configure.dev";
+pub const DEFAULT_OAUTH_SCOPES: [&str; 2] = ["profile.read", "profile.search"];
 
 /// A setting that is missing or unusable, with a reason safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +51,15 @@ pub struct Config {
     pub display_name: Option<String>,
     pub connectors: Vec<String>,
     pub theme: Option<String>,
+    /// "Continue with Configure": the OAuth client, where to authorize, what to ask for.
+    pub oauth_client_id: Required<String>,
+    pub oauth_client_secret: Required<Secret>,
+    pub accounts_origin: String,
+    pub oauth_scopes: Vec<String>,
+    pub oauth_resource: String,
+    /// HMAC keys of the edge session cookie, and how long a session lives.
+    pub session_keys: Required<SessionKeys>,
+    pub session_ttl_seconds: u64,
     /// Settings that are set but invalid (missing required ones show up when used).
     pub problems: Vec<SettingProblem>,
 }
@@ -162,6 +176,8 @@ impl Config {
             number("CONFIGURE_EDGE_TICKET_TTL_SECONDS", DEFAULT_TICKET_TTL_SECONDS, 1..=3600);
         let state_ttl_seconds =
             number("CONFIGURE_EDGE_STATE_TTL_SECONDS", DEFAULT_STATE_TTL_SECONDS, 1..=3600);
+        let session_ttl_seconds =
+            number("CONFIGURE_EDGE_SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL_SECONDS, 60..=30 * 24 * 3600);
         let theme = match text(source, "CONFIGURE_EDGE_THEME") {
             Some(theme) if theme == "light" || theme == "dark" => Some(theme),
             Some(_) => {
@@ -169,6 +185,38 @@ impl Config {
                 None
             }
             None => None,
+        };
+        // As the SDK's provider config: any http(s) URL, reduced to its origin.
+        let mut origin_of = |setting: &'static str, default: &str| match text(source, setting) {
+            None => default.to_owned(),
+            Some(value) => match HttpUrl::parse(&value).filter(|url| !url.has_credentials()) {
+                Some(url) => url.origin(),
+                None => {
+                    invalid(setting, "must be an http(s) URL (its origin is used)".to_owned());
+                    default.to_owned()
+                }
+            },
+        };
+        let accounts_origin = origin_of("CONFIGURE_ACCOUNTS_ORIGIN", DEFAULT_ACCOUNTS_ORIGIN);
+        let oauth_resource = origin_of("CONFIGURE_OAUTH_RESOURCE", DEFAULT_OAUTH_RESOURCE);
+        let oauth_scopes: Vec<String> = text(source, "CONFIGURE_OAUTH_SCOPES")
+            .map(|list| {
+                list.split(|c: char| c == ',' || c.is_ascii_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_else(|| DEFAULT_OAUTH_SCOPES.map(str::to_owned).to_vec());
+        let oauth_client_id =
+            text(source, "CONFIGURE_OAUTH_CLIENT_ID").ok_or_else(|| missing("CONFIGURE_OAUTH_CLIENT_ID"));
+        let oauth_client_secret = text(source, "CONFIGURE_OAUTH_CLIENT_SECRET")
+            .map(Secret::new)
+            .ok_or_else(|| missing("CONFIGURE_OAUTH_CLIENT_SECRET"));
+        let session_keys = match text(source, "CONFIGURE_EDGE_SESSION_KEYS") {
+            None => Err(missing("CONFIGURE_EDGE_SESSION_KEYS")),
+            Some(value) => {
+                SessionKeys::parse(&value).map_err(|e| invalid("CONFIGURE_EDGE_SESSION_KEYS", e.to_string()))
+            }
         };
         let connectors = text(source, "CONFIGURE_EDGE_CONNECTORS")
             .map(|list| list.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
@@ -191,6 +239,13 @@ impl Config {
             display_name: text(source, "CONFIGURE_EDGE_DISPLAY_NAME"),
             connectors,
             theme,
+            oauth_client_id,
+            oauth_client_secret,
+            accounts_origin,
+            oauth_scopes,
+            oauth_resource,
+            session_keys,
+            session_ttl_seconds,
             problems,
         }
     }

@@ -50,6 +50,33 @@ pub fn preflight(request: &HttpRequest, allowed: &[String]) -> Result<HttpRespon
     }
 }
 
+/// CORS for the session routes, called with credentials from the app's
+/// own pages: the origins of `ALLOWED_RETURN_ORIGINS`, one at a time.
+pub fn decorate_with_credentials(response: HttpResponse, origin: &OriginCheck) -> HttpResponse {
+    let response = match origin {
+        OriginCheck::Allowed(_) => response.with_header("Access-Control-Allow-Credentials", "true"),
+        _ => response,
+    };
+    decorate(response, origin)
+}
+
+/// The session routes' preflight: 204 for an allowed origin asking for one
+/// of `methods`, 403 otherwise.
+pub fn preflight_with_credentials(
+    request: &HttpRequest,
+    allowed: &[String],
+    methods: &str,
+) -> Result<HttpResponse, EdgeError> {
+    let asked = request.header("access-control-request-method").map(str::trim);
+    let method_ok = asked.is_none_or(|m| methods.split(", ").any(|allowed| allowed.eq_ignore_ascii_case(m)));
+    match check(request, allowed) {
+        OriginCheck::Allowed(_) if method_ok => Ok(HttpResponse::empty(204)
+            .with_header("Access-Control-Allow-Methods", methods)
+            .with_header("Access-Control-Max-Age", "600")),
+        _ => Err(EdgeError::OriginNotAllowed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,8 @@ pub enum EdgeError {
     JourneyNotFound,
     /// The subject has no link.
     LinkNotFound,
+    /// No valid edge session cookie (absent, tampered with, or expired).
+    NotSignedIn,
     /// The Configure API failed or refused us (outage, timeout, 5xx, bad
     /// answer, our key refused): 502, and nothing was lost.
     Upstream { step: &'static str, error: ConfigureError },
@@ -67,7 +69,7 @@ impl EdgeError {
             EdgeError::UnsupportedMediaType => 415,
             EdgeError::PayloadTooLarge { .. } => 413,
             EdgeError::NotConfigured { .. } => 503,
-            EdgeError::Unauthorized | EdgeError::InvalidToken => 401,
+            EdgeError::Unauthorized | EdgeError::InvalidToken | EdgeError::NotSignedIn => 401,
             EdgeError::OriginNotAllowed => 403,
             EdgeError::JourneyNotFound | EdgeError::LinkNotFound => 404,
             EdgeError::Upstream { .. } => 502,
@@ -91,6 +93,7 @@ impl EdgeError {
             EdgeError::InvalidToken => "invalid_token",
             EdgeError::JourneyNotFound => "journey_not_found",
             EdgeError::LinkNotFound => "link_not_found",
+            EdgeError::NotSignedIn => "not_signed_in",
             EdgeError::Upstream { .. } => "configure_unavailable",
             EdgeError::RateLimited => "rate_limited",
             EdgeError::StoreUnavailable { .. } => "store_unavailable",
@@ -126,6 +129,9 @@ impl EdgeError {
             }
             EdgeError::JourneyNotFound => "The journey is unknown, expired or already used.".to_owned(),
             EdgeError::LinkNotFound => "No link for this subject.".to_owned(),
+            EdgeError::NotSignedIn => {
+                "Not signed in (no valid session; start at /auth/configure/login).".to_owned()
+            }
             EdgeError::Upstream { step, error } => format!(
                 "The Configure API failed during {step} ({}); nothing was lost, try again.",
                 error.code.as_str()

@@ -94,6 +94,16 @@ impl HttpUrl {
         self.has_credentials
     }
 
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
+    /// The host, lower-cased (an IPv6 address in brackets, as WHATWG's `hostname`).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// Path, query and fragment.
     pub fn rest(&self) -> &str {
         &self.rest

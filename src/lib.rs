@@ -16,6 +16,7 @@ pub mod sign_in_url;
 pub mod clock;
 pub mod records;
 pub mod seal;
+pub mod session;
 pub mod store;
 
 pub mod api;

@@ -6,6 +6,7 @@
 //! | `link:<b64url(sha256(subject))>` | `LinkRecord` | never (until deleted) |
 //! | `ticket:<b64url(sha256(ticket))>` | `WebSignInRecord` | KV TTL and `expiresAt` |
 //! | `state:<b64url(sha256(state))>` | `WebSignInRecord` | KV TTL and `expiresAt` |
+//! | `oauth:<b64url(sha256(state))>` | `OAuthStateRecord` | KV TTL and `expiresAt` |
 //! | `setup:<b64url(sha256(kind, url, version))>` | `SetupRecord` | never |
 //!
 //! Keys are fixed-length and never contain caller text. Values are versioned
@@ -42,6 +43,11 @@ pub fn state_key(state: &str) -> String {
     hashed("state", state)
 }
 
+/// A "Continue with Configure" login in progress, by its OAuth state.
+pub fn oauth_state_key(state: &str) -> String {
+    hashed("oauth", state)
+}
+
 /// Remembers that `url` was registered with Configure as `kind` by this
 /// version of the Worker, so registration runs once per deploy.
 pub fn setup_key(kind: &str, url: &str, version: &str) -> String {
@@ -56,6 +62,20 @@ pub fn setup_key(kind: &str, url: &str, version: &str) -> String {
 pub struct WebSignInRecord {
     pub v: u32,
     pub sealed_subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_after: Option<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// A "Continue with Configure" login in progress: the PKCE verifier
+/// (sealed) and where to send the browser afterwards (allowlisted when the
+/// login started, checked again at the end).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthStateRecord {
+    pub v: u32,
+    pub sealed_verifier: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_after: Option<String>,
     pub created_at: u64,
@@ -93,6 +113,9 @@ pub enum LinkSource {
     PhoneRecognition,
     /// The return-code callback of the web flow.
     Callback,
+    /// "Continue with Configure" (OAuth 2): the subject is `configure:<sub>`.
+    #[serde(rename = "oauth")]
+    OAuth,
 }
 
 impl LinkSource {
@@ -101,6 +124,7 @@ impl LinkSource {
             LinkSource::Webhook => "webhook",
             LinkSource::PhoneRecognition => "phone_recognition",
             LinkSource::Callback => "callback",
+            LinkSource::OAuth => "oauth",
         }
     }
 }
@@ -112,11 +136,17 @@ pub struct LinkRecord {
     pub v: u32,
     pub user_id: String,
     pub agent: String,
-    /// The agent token, sealed.
+    /// The agent token (or OAuth access token), sealed.
     pub sealed_token: String,
     /// RFC 3339.
     pub linked_at: String,
     pub source: LinkSource,
+    /// OAuth links: the refresh token, sealed (bound to the link key + `#refresh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_refresh_token: Option<String>,
+    /// OAuth links: when the access token expires (RFC 3339), if the server said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// Parses a stored record of the current version; anything else is `None`.
@@ -155,6 +185,8 @@ mod tests {
             sealed_token: "k1.x".into(),
             linked_at: "2026-01-01T00:00:00.000Z".into(),
             source: LinkSource::Webhook,
+            sealed_refresh_token: None,
+            expires_at: None,
         };
         let text = serde_json::to_string(&link).unwrap();
         assert!(text.contains("\"sealedToken\"") && text.contains("\"source\":\"webhook\""));

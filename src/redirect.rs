@@ -79,6 +79,18 @@ pub struct UrlParts {
     pub has_credentials: bool,
 }
 
+impl UrlParts {
+    /// The parts of a URL the Worker's strict parser accepted.
+    pub fn of_http_url(url: &crate::http_url::HttpUrl) -> UrlParts {
+        UrlParts {
+            protocol: format!("{}:", url.scheme()),
+            hostname: url.host().to_owned(),
+            has_fragment: url.rest().split_once('#').is_some_and(|(_, f)| !f.is_empty()),
+            has_credentials: url.has_credentials(),
+        }
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 impl UrlParts {
     pub fn of(url: &Url) -> UrlParts {

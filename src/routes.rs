@@ -30,6 +30,14 @@ pub enum Route {
     Callback,
     /// `GET /auth/configure/linked`: the Worker's own linked page.
     Linked,
+    /// `GET /auth/configure/login?returnAfter=…`: start "Continue with Configure".
+    OAuthLogin,
+    /// `GET /auth/configure/oauth/callback?code=…&state=…`: its OAuth callback.
+    OAuthCallback,
+    /// `GET|OPTIONS /auth/configure/session`: the signed-in user, or 401.
+    Session,
+    /// `POST|OPTIONS /auth/configure/logout`: ends the edge session.
+    Logout,
 }
 
 const LINKS_PREFIX: &str = "/v1/links/";
@@ -44,6 +52,10 @@ const EXACT: &[(&str, &[Method], Route)] = &[
     ("/auth/configure/sign-in", &[Method::Get], Route::WebSignIn),
     ("/api/configure/callback", &[Method::Get], Route::Callback),
     ("/auth/configure/linked", &[Method::Get], Route::Linked),
+    ("/auth/configure/login", &[Method::Get], Route::OAuthLogin),
+    ("/auth/configure/oauth/callback", &[Method::Get], Route::OAuthCallback),
+    ("/auth/configure/session", &[Method::Get, Method::Head, Method::Options], Route::Session),
+    ("/auth/configure/logout", &[Method::Post, Method::Options], Route::Logout),
 ];
 
 const LINK_METHODS: &[Method] = &[Method::Get, Method::Delete];

@@ -80,6 +80,30 @@ impl fmt::Debug for Keyring {
     }
 }
 
+/// The entries of a key-list setting, `id:base64key[,id:base64key...]`, in
+/// order, each key exactly 32 bytes: shared by the sealing keys and the
+/// session keys (session.rs), so both settings read the same way.
+pub fn parse_key_list(setting: &str) -> Result<Vec<(String, Vec<u8>)>, KeyringError> {
+    let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, entry) in setting.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+        let index = i + 1;
+        let (id, key) = entry.split_once(':').ok_or(KeyringError::Malformed { index })?;
+        let (id, key) = (id.trim(), key.trim());
+        if !valid_id(id) {
+            return Err(KeyringError::BadId { index });
+        }
+        if keys.iter().any(|(known, _)| known == id) {
+            return Err(KeyringError::DuplicateId { index });
+        }
+        let bytes = decode_base64_any(key).filter(|b| b.len() == 32).ok_or(KeyringError::BadKey { index })?;
+        keys.push((id.to_owned(), bytes));
+    }
+    if keys.is_empty() {
+        return Err(KeyringError::Empty);
+    }
+    Ok(keys)
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 32
@@ -90,23 +114,11 @@ impl Keyring {
     /// Parses `id:base64key[,id:base64key...]` (standard or URL-safe base64,
     /// padding optional). Whitespace around entries is ignored.
     pub fn parse(setting: &str) -> Result<Keyring, KeyringError> {
-        let mut keys: Vec<SealingKey> = Vec::new();
-        for (i, entry) in setting.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
-            let index = i + 1;
-            let (id, key) = entry.split_once(':').ok_or(KeyringError::Malformed { index })?;
-            let (id, key) = (id.trim(), key.trim());
-            if !valid_id(id) {
-                return Err(KeyringError::BadId { index });
-            }
-            if keys.iter().any(|k| k.id == id) {
-                return Err(KeyringError::DuplicateId { index });
-            }
-            let bytes = decode_base64_any(key).ok_or(KeyringError::BadKey { index })?;
-            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyringError::BadKey { index })?;
-            keys.push(SealingKey { id: id.to_owned(), cipher });
-        }
-        if keys.is_empty() {
-            return Err(KeyringError::Empty);
+        let mut keys = Vec::new();
+        for (index, (id, bytes)) in parse_key_list(setting)?.into_iter().enumerate() {
+            let cipher =
+                Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyringError::BadKey { index: index + 1 })?;
+            keys.push(SealingKey { id, cipher });
         }
         Ok(Keyring { keys })
     }

@@ -51,6 +51,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     spec("CONFIGURE_OAUTH_SCOPES", SettingKind::Var),
     spec("CONFIGURE_OAUTH_RESOURCE", SettingKind::Var),
     spec("CONFIGURE_EDGE_SESSION_KEYS", SettingKind::Secret),
+    spec("CONFIGURE_EDGE_SESSION_TTL_SECONDS", SettingKind::Var),
     spec("CONFIGURE_RATE_LIMITER", SettingKind::Binding),
 ];
 

@@ -89,7 +89,15 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     store_link(
         store,
         keyring,
-        NewLink { subject: &subject, token: &completion.token, user_id, agent, source: LinkSource::Webhook },
+        NewLink {
+            subject: &subject,
+            token: &completion.token,
+            user_id,
+            agent,
+            source: LinkSource::Webhook,
+            refresh_token: None,
+            expires_at: None,
+        },
         now_ms,
     )
     .await?;

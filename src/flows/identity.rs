@@ -160,6 +160,8 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
                     user_id: &user_id,
                     agent,
                     source: LinkSource::PhoneRecognition,
+                    refresh_token: None,
+                    expires_at: None,
                 };
                 // The token goes back to the agent even if it could not be kept.
                 if let Err(error) = store_link(store, keyring, link, now_ms).await {

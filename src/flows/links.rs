@@ -19,6 +19,12 @@ pub struct Link {
     pub token: String,
     pub linked_at: String,
     pub source: LinkSource,
+    /// OAuth links only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// OAuth links only: when the access token expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// What a link is made of.
@@ -28,6 +34,13 @@ pub struct NewLink<'a> {
     pub user_id: &'a str,
     pub agent: &'a str,
     pub source: LinkSource,
+    pub refresh_token: Option<&'a str>,
+    pub expires_at: Option<String>,
+}
+
+/// The associated data of a link's sealed refresh token.
+fn refresh_context(key: &str) -> String {
+    format!("{key}#refresh")
 }
 
 /// Seals the token and writes the subject's link (replacing any earlier one).
@@ -38,16 +51,20 @@ pub async fn store_link<S: Store>(
     now_ms: u64,
 ) -> Result<LinkRecord, EdgeError> {
     let key = link_key(link.subject);
-    let sealed_token = keyring
-        .seal(link.token.as_bytes(), &key)
-        .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })?;
+    let seal = |text: &str, context: &str| {
+        keyring
+            .seal(text.as_bytes(), context)
+            .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })
+    };
     let record = LinkRecord {
         v: RECORD_VERSION,
         user_id: link.user_id.to_owned(),
         agent: link.agent.to_owned(),
-        sealed_token,
+        sealed_token: seal(link.token, &key)?,
         linked_at: iso8601(now_ms),
         source: link.source,
+        sealed_refresh_token: link.refresh_token.map(|t| seal(t, &refresh_context(&key))).transpose()?,
+        expires_at: link.expires_at,
     };
     store.put(&key, &serde_json::to_string(&record)?, None).await?;
     Ok(record)
@@ -75,13 +92,19 @@ pub async fn read_link<S: Store>(
         log.warn(&format!("link record at {key} belongs to another agent; ignored"));
         return Ok(None);
     }
-    match keyring.open_text(&record.sealed_token, &key) {
-        Ok(token) => Ok(Some(Link {
+    let refresh_token = match &record.sealed_refresh_token {
+        None => Ok(None),
+        Some(sealed) => keyring.open_text(sealed, &refresh_context(&key)).map(Some),
+    };
+    match keyring.open_text(&record.sealed_token, &key).and_then(|token| Ok((token, refresh_token?))) {
+        Ok((token, refresh_token)) => Ok(Some(Link {
             subject: subject.to_owned(),
             user_id: record.user_id,
             token,
             linked_at: record.linked_at,
             source: record.source,
+            refresh_token,
+            expires_at: record.expires_at,
         })),
         Err(error) => {
             log.warn(&format!("link record at {key} does not open ({error:?})"));

@@ -6,6 +6,7 @@ pub mod complete;
 pub mod identity;
 pub mod journeys;
 pub mod links;
+pub mod oauth;
 pub mod web;
 
 use crate::error::EdgeError;

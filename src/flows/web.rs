@@ -50,11 +50,11 @@ pub struct PageError {
 }
 
 impl PageError {
-    fn new(status: u16, title: &'static str, message: impl Into<String>) -> PageError {
+    pub(crate) fn new(status: u16, title: &'static str, message: impl Into<String>) -> PageError {
         PageError { status, title, message: message.into() }
     }
 
-    fn invalid_state() -> PageError {
+    pub(crate) fn invalid_state() -> PageError {
         PageError::new(400, "Sign-in could not be completed", "Invalid sign-in state.")
     }
 }
@@ -367,6 +367,8 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             user_id: &exchanged.user_id,
             agent: self.agent.as_str(),
             source: LinkSource::Callback,
+            refresh_token: None,
+            expires_at: None,
         };
         store_link(self.store, self.keyring, link, self.now_ms).await?;
         if let Err(error) = self.store.delete(&key).await {

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use configure_edge::api::{
-    ConfigureApi, PhoneRecognition, ReturnDestination, SignInExchange, TokenValidation,
+    ConfigureApi, Introspection, OAuthClient, OAuthRedirects, OAuthTokens, PhoneRecognition,
+    ReturnDestination, SignInExchange, TokenRequest, TokenValidation,
 };
 use configure_edge::config::Config;
 use configure_edge::configure_error::{ConfigureError, ErrorCode};
@@ -29,6 +30,14 @@ pub struct FakeApi {
     pub phones: RefCell<BTreeMap<String, (String, String, String)>>,
     /// sign-in code -> (token, userId, agent); single use
     pub codes: RefCell<BTreeMap<String, (String, String, String)>>,
+    /// OAuth authorization code -> (PKCE challenge, access token); single use.
+    pub oauth_codes: RefCell<BTreeMap<String, (String, String)>>,
+    /// OAuth access token -> (sub, active, identity JSON object).
+    pub access_tokens: RefCell<BTreeMap<String, (String, bool, serde_json::Value)>>,
+    /// Redirect URIs registered with the OAuth client.
+    pub redirect_uris: RefCell<Vec<String>>,
+    /// When set, the redirect-URI registration answers this status and body.
+    pub redirect_failure: RefCell<Option<(u16, String)>>,
     /// When set, every call fails with this error.
     pub failure: RefCell<Option<ConfigureError>>,
     pub calls: RefCell<Vec<String>>,
@@ -45,6 +54,21 @@ impl FakeApi {
     }
     pub fn with_code(self, code: &str, token: &str, user_id: &str, agent: &str) -> Self {
         self.codes.borrow_mut().insert(code.into(), (token.into(), user_id.into(), agent.into()));
+        self
+    }
+    /// An authorization code for `verifier`'s S256 challenge that redeems
+    /// to `access_token`, whose introspection and identity are given.
+    pub fn with_oauth_code(
+        self,
+        code: &str,
+        challenge: &str,
+        access_token: &str,
+        sub: &str,
+        active: bool,
+        identity: serde_json::Value,
+    ) -> Self {
+        self.oauth_codes.borrow_mut().insert(code.into(), (challenge.into(), access_token.into()));
+        self.access_tokens.borrow_mut().insert(access_token.into(), (sub.into(), active, identity));
         self
     }
     pub fn fail_with(&self, code: ErrorCode) {
@@ -108,6 +132,61 @@ impl ConfigureApi for FakeApi {
     async fn allow_return_to(&self, return_to: &str) -> Result<ReturnDestination, ConfigureError> {
         self.check(format!("allow {return_to}"))?;
         Ok(ReturnDestination { destination: return_to.into(), created_at: None, deleted: None })
+    }
+    async fn oauth_token(
+        &self,
+        client: OAuthClient<'_>,
+        request: TokenRequest<'_>,
+    ) -> Result<OAuthTokens, ConfigureError> {
+        self.check(format!(
+            "token {} {} {} {} {}",
+            client.client_id, request.code, request.redirect_uri, request.code_verifier, request.resource
+        ))?;
+        let invalid_grant = || ConfigureError::invalid_input("invalid_grant").with_status(400);
+        let (challenge, token) =
+            self.oauth_codes.borrow_mut().remove(request.code).ok_or_else(invalid_grant)?;
+        if configure_edge::flows::oauth::pkce_challenge(request.code_verifier) != challenge {
+            return Err(invalid_grant());
+        }
+        Ok(OAuthTokens {
+            access_token: token,
+            refresh_token: Some("refresh-1".into()),
+            expires_in: Some(3600),
+        })
+    }
+    async fn introspect(&self, access_token: &str) -> Result<Introspection, ConfigureError> {
+        self.check(format!("introspect {access_token}"))?;
+        Ok(match self.access_tokens.borrow().get(access_token) {
+            Some((sub, true, _)) => Introspection { active: true, sub: Some(sub.clone()) },
+            _ => Introspection::default(),
+        })
+    }
+    async fn profile_identity(
+        &self,
+        access_token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ConfigureError> {
+        self.check(format!("profile {access_token}"))?;
+        match self.access_tokens.borrow().get(access_token) {
+            Some((_, true, identity)) => Ok(identity.as_object().cloned().unwrap_or_default()),
+            _ => Err(ConfigureError::new(ErrorCode::AuthRequired, "invalid token").with_status(401)),
+        }
+    }
+    async fn add_oauth_redirect_uri(
+        &self,
+        client_id: &str,
+        uri: &str,
+    ) -> Result<OAuthRedirects, ConfigureError> {
+        self.check(format!("register {client_id} {uri}"))?;
+        if let Some((status, body)) = self.redirect_failure.borrow().clone() {
+            let reason = configure_edge::api::redirect_failure_reason(status, &body, client_id);
+            return Err(ConfigureError::new(ErrorCode::AuthRequired, reason).with_status(status));
+        }
+        let mut uris = self.redirect_uris.borrow_mut();
+        let changed = !uris.iter().any(|u| u == uri);
+        if changed {
+            uris.push(uri.to_owned());
+        }
+        Ok(OAuthRedirects { redirect_uris: uris.clone(), changed })
     }
 }
 

@@ -1,0 +1,503 @@
+//! "Continue with Configure" natively: login → authorize redirect (PKCE) →
+//! callback → link + session cookie → /auth/configure/session → logout, and
+//! every failure: state or cookie mismatch, replay, token errors, inactive
+//! introspection, returnAfter off the allowlist, tampered or expired
+//! sessions, cross-site logout, and the redirect-URI registration's reasons.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use configure_edge::configure_error::ErrorCode;
+use configure_edge::{HttpRequest, HttpResponse};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const APP: &str = "https://app.example";
+const EDGE: &str = "https://edge.example";
+const CLIENT_ID: &str = "cfg_client_1";
+const SESSION_KEYS: &str = "s1:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+const REDIRECT_URI: &str = "https://edge.example/auth/configure/oauth/callback";
+
+fn harness_with(api: FakeApi, extra: &[(&str, &str)]) -> Harness {
+    let mut settings = vec![
+        ("ALLOWED_RETURN_ORIGINS", APP),
+        ("PUBLIC_URL", EDGE),
+        ("CONFIGURE_OAUTH_CLIENT_ID", CLIENT_ID),
+        ("CONFIGURE_OAUTH_CLIENT_SECRET", "client-secret-1"),
+        ("CONFIGURE_EDGE_SESSION_KEYS", SESSION_KEYS),
+    ];
+    settings.extend_from_slice(extra);
+    Harness::with_settings(api, &settings)
+}
+
+fn harness() -> Harness {
+    harness_with(FakeApi::default(), &[])
+}
+
+fn get(url: &str, cookies: &[(&str, &str)]) -> HttpRequest {
+    let request = HttpRequest::new("GET", url).unwrap();
+    if cookies.is_empty() {
+        return request;
+    }
+    let header = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    request.with_header("Cookie", &header)
+}
+
+fn set_cookies(response: &HttpResponse) -> Vec<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// The value a `Set-Cookie` of `name` sets (None when absent or cleared).
+fn cookie_set(response: &HttpResponse, name: &str) -> Option<String> {
+    set_cookies(response).into_iter().filter(|c| !c.contains("Max-Age=0")).find_map(|c| {
+        c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned())
+    })
+}
+
+fn clears(response: &HttpResponse, name: &str) -> bool {
+    set_cookies(response).iter().any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"))
+}
+
+fn query(url: &str) -> BTreeMap<String, String> {
+    let query = url.split_once('?').unwrap().1;
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+const OAUTH_COOKIE: &str = "__Host-configure-edge-oauth";
+const SESSION_COOKIE: &str = "__Host-configure-edge-session";
+
+/// Starts a login: (state from the cookie, the authorize URL's parameters).
+fn login(h: &Harness, return_after: Option<&str>) -> (String, BTreeMap<String, String>) {
+    let url = match return_after {
+        Some(r) => format!(
+            "{EDGE}/auth/configure/login?returnAfter={}",
+            form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+        ),
+        None => format!("{EDGE}/auth/configure/login"),
+    };
+    let response = h.call(get(&url, &[]));
+    assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
+    let cookie = set_cookies(&response).into_iter().find(|c| c.starts_with(OAUTH_COOKIE)).unwrap();
+    for part in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let state = cookie_set(&response, OAUTH_COOKIE).unwrap();
+    let location = response.header("location").unwrap();
+    assert!(location.starts_with("https://accounts.configure.dev/oauth/authorize?"), "{location}");
+    (state, query(location))
+}
+
+/// Plays the authorization server: a code bound to the login's challenge.
+fn authorize(h: &Harness, params: &BTreeMap<String, String>, code: &str, sub: &str, active: bool) {
+    h.api
+        .oauth_codes
+        .borrow_mut()
+        .insert(code.into(), (params["code_challenge"].clone(), format!("at-{code}")));
+    h.api.access_tokens.borrow_mut().insert(
+        format!("at-{code}"),
+        (
+            sub.into(),
+            active,
+            json!({ "name": "Pat Example", "email": "pat@example.com", "phone": "+14155550123" }),
+        ),
+    );
+}
+
+fn callback(h: &Harness, query: &str, cookie: Option<&str>) -> HttpResponse {
+    let url = format!("{EDGE}/auth/configure/oauth/callback?{query}");
+    match cookie {
+        Some(c) => h.call(get(&url, &[(OAUTH_COOKIE, c)])),
+        None => h.call(get(&url, &[])),
+    }
+}
+
+fn session(h: &Harness, cookie: Option<&str>) -> HttpResponse {
+    let url = format!("{EDGE}/auth/configure/session");
+    match cookie {
+        Some(c) => h.call(get(&url, &[(SESSION_COOKIE, c)])),
+        None => h.call(get(&url, &[])),
+    }
+}
+
+fn logout(h: &Harness, cookie: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    let mut request = HttpRequest::new("POST", &format!("{EDGE}/auth/configure/logout"))
+        .unwrap()
+        .with_header("Cookie", &format!("{SESSION_COOKIE}={cookie}"));
+    for (k, v) in headers {
+        request = request.with_header(k, v);
+    }
+    h.call(request)
+}
+
+fn calls(h: &Harness, prefix: &str) -> Vec<String> {
+    h.api.calls.borrow().iter().filter(|c| c.starts_with(prefix)).cloned().collect()
+}
+
+/// A full login; returns the session cookie value.
+fn signed_in(h: &Harness, code: &str, sub: &str) -> String {
+    let (state, params) = login(h, None);
+    authorize(h, &params, code, sub, true);
+    let response = callback(h, &format!("code={code}&state={state}"), Some(&state));
+    assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
+    cookie_set(&response, SESSION_COOKIE).unwrap()
+}
+
+#[test]
+fn the_whole_login() {
+    let h = harness();
+    let (state, params) = login(&h, Some("https://app.example/home?tab=1"));
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["client_id"], CLIENT_ID);
+    assert_eq!(params["redirect_uri"], REDIRECT_URI);
+    assert_eq!(params["scope"], "profile.read profile.search");
+    assert_eq!(params["state"], state);
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["resource"], "https://api.configure.dev");
+    assert_eq!(params["code_challenge"].len(), 43);
+    assert_eq!(calls(&h, "register"), vec![format!("register {CLIENT_ID} {REDIRECT_URI}")]);
+
+    authorize(&h, &params, "code-1", "sub_42", true);
+    let response = callback(&h, &format!("code=code-1&state={state}"), Some(&state));
+    assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(response.header("location"), Some("https://app.example/home?tab=1"));
+    assert!(clears(&response, OAUTH_COOKIE));
+    let session_cookie = set_cookies(&response).into_iter().find(|c| c.starts_with(SESSION_COOKIE)).unwrap();
+    for part in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=86400"] {
+        assert!(session_cookie.contains(part), "{session_cookie}");
+    }
+    // The token request carried the verifier whose S256 is the challenge
+    // (FakeApi checks it), the redirect URI and the resource.
+    let token_call = calls(&h, "token").pop().unwrap();
+    assert!(token_call.starts_with(&format!("token {CLIENT_ID} code-1 {REDIRECT_URI} ")));
+    assert!(token_call.ends_with(" https://api.configure.dev"));
+
+    // The tokens are the link of configure:<sub>.
+    let link = h.call(agent_get("/v1/links/configure%3Asub_42"));
+    assert_eq!(link.status, 200);
+    let link = json(&link);
+    assert_eq!(link["token"], "at-code-1");
+    assert_eq!(link["refreshToken"], "refresh-1");
+    assert_eq!(link["userId"], "sub_42");
+    assert_eq!(link["source"], "oauth");
+    assert!(link["expiresAt"].as_str().unwrap().ends_with('Z'));
+    let stored = format!("{:?}", h.store.entries());
+    assert!(!stored.contains("at-code-1") && !stored.contains("refresh-1"), "tokens are sealed at rest");
+
+    let cookie = cookie_set(&response, SESSION_COOKIE).unwrap();
+    let me = session(&h, Some(&cookie));
+    assert_eq!(me.status, 200);
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        json(&me),
+        json!({ "user": { "id": "sub_42", "name": "Pat Example", "email": "pat@example.com", "emailVerified": true } })
+    );
+
+    let out = logout(&h, &cookie, &[("Origin", EDGE)]);
+    assert_eq!(out.status, 200);
+    assert!(clears(&out, SESSION_COOKIE));
+    assert_eq!(session(&h, None).status, 401);
+    assert_eq!(json(&session(&h, None))["error"]["code"], "not_signed_in");
+}
+
+#[test]
+fn without_return_after_the_login_ends_on_the_workers_root() {
+    let h = harness();
+    let (state, params) = login(&h, None);
+    authorize(&h, &params, "c", "s", true);
+    let response = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    assert_eq!(response.header("location"), Some("https://edge.example/"));
+}
+
+#[test]
+fn return_after_off_the_allowlist_is_refused_before_anything_is_kept() {
+    let h = harness();
+    for bad in
+        ["https://evil.example/", "https://app.example.evil.example/", "javascript:alert(1)", "/relative"]
+    {
+        let url = format!(
+            "{EDGE}/auth/configure/login?returnAfter={}",
+            form_urlencoded::byte_serialize(bad.as_bytes()).collect::<String>()
+        );
+        let response = h.call(get(&url, &[]));
+        assert_eq!(response.status, 400, "{bad}");
+        assert!(cookie_set(&response, OAUTH_COOKIE).is_none());
+        assert_eq!(response.header("location"), None);
+    }
+    assert!(h.store.entries().iter().all(|(k, _)| !k.starts_with("oauth:")));
+}
+
+#[test]
+fn state_or_cookie_mismatch_and_replay_are_refused() {
+    let h = harness();
+    let (state, params) = login(&h, None);
+    authorize(&h, &params, "c1", "s", true);
+    let (other_state, _) = login(&h, None);
+    for (query, cookie) in [
+        (format!("code=c1&state={state}"), None),
+        (format!("code=c1&state={state}"), Some(other_state.as_str())),
+        (format!("code=c1&state={other_state}"), Some(state.as_str())),
+        ("code=c1".to_owned(), Some(state.as_str())),
+        ("code=c1&state=forged".to_owned(), Some("forged")),
+    ] {
+        let response = callback(&h, &query, cookie);
+        assert_eq!(response.status, 400, "{query} {cookie:?}");
+        assert!(String::from_utf8_lossy(&response.body).contains("Invalid sign-in state."));
+        assert!(clears(&response, OAUTH_COOKIE));
+        assert!(cookie_set(&response, SESSION_COOKIE).is_none());
+    }
+    assert!(calls(&h, "token").is_empty(), "no code is redeemed without the state");
+    let missing = callback(&h, &format!("state={state}"), Some(&state));
+    assert_eq!(missing.status, 400);
+    assert!(String::from_utf8_lossy(&missing.body).contains("Missing sign-in code."));
+
+    let ok = callback(&h, &format!("code=c1&state={state}"), Some(&state));
+    assert_eq!(ok.status, 302);
+    let replay = callback(&h, &format!("code=c1&state={state}"), Some(&state));
+    assert_eq!(replay.status, 400, "a state is single use");
+    assert_eq!(calls(&h, "token").len(), 1);
+}
+
+#[test]
+fn an_expired_state_is_refused() {
+    let h = harness();
+    let (state, params) = login(&h, None);
+    authorize(&h, &params, "c", "s", true);
+    h.advance(601_000);
+    assert_eq!(callback(&h, &format!("code=c&state={state}"), Some(&state)).status, 400);
+}
+
+#[test]
+fn token_endpoint_errors_give_no_session() {
+    let h = harness();
+    // A code that is unknown (or was issued for another challenge).
+    let (state, params) = login(&h, None);
+    h.api.oauth_codes.borrow_mut().insert("c".into(), ("not-the-challenge".into(), "at".into()));
+    let _ = params;
+    let refused = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    assert_eq!(refused.status, 400);
+    assert!(cookie_set(&refused, SESSION_COOKIE).is_none());
+    assert!(clears(&refused, OAUTH_COOKIE));
+
+    // Configure down: 502, nothing linked.
+    let (state, params) = login(&h, None);
+    authorize(&h, &params, "c2", "s2", true);
+    h.api.fail_with(ErrorCode::ServerError);
+    let down = callback(&h, &format!("code=c2&state={state}"), Some(&state));
+    h.api.heal();
+    assert_eq!(down.status, 502);
+    assert!(cookie_set(&down, SESSION_COOKIE).is_none());
+    assert_eq!(h.call(agent_get("/v1/links/configure%3As2")).status, 404);
+}
+
+#[test]
+fn inactive_introspection_gives_no_user() {
+    let h = harness();
+    let (state, params) = login(&h, None);
+    authorize(&h, &params, "c", "sub_gone", false);
+    let response = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    assert_eq!(response.status, 401);
+    assert!(cookie_set(&response, SESSION_COOKIE).is_none());
+    assert_eq!(h.call(agent_get("/v1/links/configure%3Asub_gone")).status, 404);
+}
+
+#[test]
+fn an_error_return_ends_the_login() {
+    let h = harness();
+    let (state, _) = login(&h, None);
+    let response = callback(
+        &h,
+        &format!("error=access_denied&error_description=The+user+said+no&state={state}"),
+        Some(&state),
+    );
+    assert_eq!(response.status, 400);
+    assert!(String::from_utf8_lossy(&response.body).contains("The user said no"));
+    assert!(h.store.entries().iter().all(|(k, _)| !k.starts_with("oauth:")), "state deleted");
+}
+
+#[test]
+fn tampered_or_expired_sessions_are_401_and_cleared() {
+    let h = harness();
+    let cookie = signed_in(&h, "c", "sub_1");
+    assert_eq!(session(&h, Some(&cookie)).status, 200);
+    let (signed, _) = cookie.rsplit_once('.').unwrap();
+    let (head, _) = signed.rsplit_once('.').unwrap();
+    let forged_payload =
+        base64_url(br#"{"user":{"id":"admin","name":"x","emailVerified":true},"iat":0,"exp":9999999999}"#);
+    for bad in [
+        format!("{head}.{forged_payload}.{}", cookie.rsplit_once('.').unwrap().1),
+        format!("{cookie}x"),
+        "junk".to_owned(),
+    ] {
+        let response = session(&h, Some(&bad));
+        assert_eq!(response.status, 401, "{bad}");
+        assert!(clears(&response, SESSION_COOKIE));
+    }
+    // Signed with a key that has since been retired.
+    let rotated = harness_with(
+        FakeApi::default(),
+        &[("CONFIGURE_EDGE_SESSION_KEYS", "s2:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=")],
+    );
+    assert_eq!(session(&rotated, Some(&cookie)).status, 401);
+    // Rotation: the new key first, the old one still verifies.
+    let both = harness_with(
+        FakeApi::default(),
+        &[(
+            "CONFIGURE_EDGE_SESSION_KEYS",
+            &format!("s2:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=,{SESSION_KEYS}"),
+        )],
+    );
+    assert_eq!(session(&both, Some(&cookie)).status, 200);
+
+    h.advance(86_400_000);
+    let expired = session(&h, Some(&cookie));
+    assert_eq!(expired.status, 401);
+    assert!(clears(&expired, SESSION_COOKIE));
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[test]
+fn logout_is_csrf_safe() {
+    let h = harness();
+    let cookie = signed_in(&h, "c", "s");
+    for headers in [
+        vec![("Origin", "https://evil.example")],
+        vec![("Origin", "null")],
+        vec![("Sec-Fetch-Site", "cross-site")],
+    ] {
+        let response = logout(&h, &cookie, &headers);
+        assert_eq!(response.status, 403, "{headers:?}");
+        assert!(!clears(&response, SESSION_COOKIE));
+    }
+    // The app's own origin (allowlisted) may, with CORS credentials.
+    let from_app = logout(&h, &cookie, &[("Origin", APP)]);
+    assert_eq!(from_app.status, 200);
+    assert_eq!(from_app.header("access-control-allow-origin"), Some(APP));
+    assert_eq!(from_app.header("access-control-allow-credentials"), Some("true"));
+    // A form post navigates: 303 to an allowlisted returnAfter, or /.
+    let form = logout(&h, &cookie, &[("Origin", EDGE), ("Accept", "text/html")]);
+    assert_eq!((form.status, form.header("location")), (303, Some("https://edge.example/")));
+    let back = h.call(
+        HttpRequest::new(
+            "POST",
+            &format!("{EDGE}/auth/configure/logout?returnAfter=https%3A%2F%2Fapp.example%2Fbye"),
+        )
+        .unwrap()
+        .with_header("Origin", EDGE),
+    );
+    assert_eq!((back.status, back.header("location")), (303, Some("https://app.example/bye")));
+    let off = h.call(
+        HttpRequest::new(
+            "POST",
+            &format!("{EDGE}/auth/configure/logout?returnAfter=https%3A%2F%2Fevil.example%2F"),
+        )
+        .unwrap()
+        .with_header("Origin", EDGE),
+    );
+    assert_eq!(off.status, 400);
+    // Not from a browser (no Origin, no Sec-Fetch-Site): allowed.
+    assert_eq!(logout(&h, &cookie, &[]).status, 200);
+    assert_eq!(
+        h.call(HttpRequest::new("GET", &format!("{EDGE}/auth/configure/logout")).unwrap()).status,
+        405
+    );
+}
+
+#[test]
+fn session_cors_answers_allowed_origins_only() {
+    let h = harness();
+    let cookie = signed_in(&h, "c", "s");
+    let from = |origin: &str| {
+        h.call(
+            get(&format!("{EDGE}/auth/configure/session"), &[(SESSION_COOKIE, &cookie)])
+                .with_header("Origin", origin),
+        )
+    };
+    let app = from(APP);
+    assert_eq!(app.header("access-control-allow-origin"), Some(APP));
+    assert_eq!(app.header("access-control-allow-credentials"), Some("true"));
+    let evil = from("https://evil.example");
+    assert_eq!(evil.header("access-control-allow-origin"), None);
+    let preflight = h.call(
+        HttpRequest::new("OPTIONS", &format!("{EDGE}/auth/configure/session"))
+            .unwrap()
+            .with_header("Origin", APP)
+            .with_header("Access-Control-Request-Method", "GET"),
+    );
+    assert_eq!(preflight.status, 204);
+}
+
+#[test]
+fn missing_settings_name_themselves() {
+    for (setting, value) in [
+        ("CONFIGURE_OAUTH_CLIENT_ID", ""),
+        ("CONFIGURE_OAUTH_CLIENT_SECRET", ""),
+        ("CONFIGURE_EDGE_SESSION_KEYS", ""),
+    ] {
+        let h = harness_with(FakeApi::default(), &[(setting, value)]);
+        let response = h.call(get(&format!("{EDGE}/auth/configure/login"), &[]));
+        assert_eq!(response.status, 503, "{setting}");
+        assert!(String::from_utf8_lossy(&response.body).contains(setting));
+    }
+    let h = harness_with(FakeApi::default(), &[("CONFIGURE_EDGE_SESSION_KEYS", "")]);
+    assert_eq!(session(&h, None).status, 503);
+}
+
+#[test]
+fn the_redirect_uri_is_registered_once_and_through_setup() {
+    let h = harness();
+    login(&h, None);
+    login(&h, None);
+    assert_eq!(calls(&h, "register").len(), 1, "remembered in KV after the first success");
+    let setup = h.call(agent_post("/v1/setup", "{}"));
+    assert_eq!(setup.status, 200);
+    let body = json(&setup);
+    assert_eq!(body["ok"], true);
+    assert!(body["registered"].as_array().unwrap().contains(&json!({
+        "kind": "oauth_redirect", "url": REDIRECT_URI, "status": "already-registered"
+    })));
+    assert_eq!(calls(&h, "register").len(), 2, "setup registers again");
+}
+
+#[test]
+fn registration_failures_explain_themselves() {
+    for (status, body, expected) in [
+        (401, r#"{"error":{"message":"bad key"}}"#, "Configure rejected the API key (bad key). Check CONFIGURE_API_KEY."),
+        (403, "{}", "Configure refused this key for callback registration. CONFIGURE_API_KEY must be a server secret key (sk_)."),
+        (404, "{}", "No OAuth client \"cfg_client_1\" on the account that owns this API key. Check CONFIGURE_OAUTH_CLIENT_ID."),
+    ] {
+        let h = harness();
+        *h.api.redirect_failure.borrow_mut() = Some((status, body.to_owned()));
+        let setup = json(&h.call(agent_post("/v1/setup", "{}")));
+        assert_eq!(setup["ok"], false);
+        let failed = setup["failed"].as_array().unwrap().iter().find(|f| f["kind"] == "oauth_redirect").unwrap().clone();
+        assert_eq!(failed["message"], expected, "{status}");
+        // A failed registration does not block the login, and is retried.
+        login(&h, None);
+        login(&h, None);
+        assert_eq!(calls(&h, "register").len(), 3);
+    }
+    // A publishable key is refused before any request.
+    let h = harness_with(FakeApi::default(), &[("CONFIGURE_API_KEY", "pk_test_1")]);
+    let setup = json(&h.call(agent_post("/v1/setup", "{}")));
+    let failed =
+        setup["failed"].as_array().unwrap().iter().find(|f| f["kind"] == "oauth_redirect").unwrap().clone();
+    assert_eq!(
+        failed["message"],
+        "CONFIGURE_API_KEY must be a server secret key (sk_...). A publishable pk_ key is browser-public and cannot manage callbacks."
+    );
+    assert!(calls(&h, "register").is_empty());
+    // Without an OAuth client, setup says it skipped it.
+    let h = harness_with(FakeApi::default(), &[("CONFIGURE_OAUTH_CLIENT_ID", "")]);
+    let setup = json(&h.call(agent_post("/v1/setup", "{}")));
+    assert_eq!(setup["skipped"][0]["kind"], "oauth_redirect");
+}
