@@ -105,7 +105,16 @@ export function configureBetterAuthOAuthProvider(options) {
     try {
       response = await fetchFn(`${baseUrl}/v1/profile?sections=identity`, {
         method: "GET",
-        headers: { "Content-Type": "application/json", "X-API-Key": apiKey, Authorization: `Bearer ${token}` },
+        // As the SDK's profile runtime: fresh correlation ids per read, and
+        // its client adds X-Agent to every request it makes.
+        headers: {
+          "Content-Type": "application/json",
+          "X-API-Key": apiKey,
+          Authorization: `Bearer ${token}`,
+          "X-Configure-Session-Id": `session_${crypto.randomUUID()}`,
+          "X-Configure-Runtime-Scope-Id": `scope_${crypto.randomUUID()}`,
+          "X-Agent": agent,
+        },
       });
     } catch (error) {
       throw error?.name === "AbortError" ? configureError("TIMEOUT", "Request timed out") : configureError("NETWORK_ERROR", error?.message ?? "Failed to read profile");
@@ -120,7 +129,6 @@ export function configureBetterAuthOAuthProvider(options) {
     return json?.identity || {};
   }
 
-  void agent;
   return {
     providerId: options.providerId || "configure",
     clientId: options.clientId,

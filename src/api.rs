@@ -247,12 +247,15 @@ impl RequestBuilder {
         }
     }
 
-    /// The SDK's `profile({token}).read({sections: ["identity"]})`.
+    /// The SDK's `profile({token}).read({sections: ["identity"]})`, with the
+    /// fresh correlation ids each of its profile runtimes sends.
     pub fn profile_identity(&self, access_token: &str) -> ApiRequest {
         let mut headers = vec![
             ("Content-Type", "application/json".to_owned()),
             ("X-API-Key", self.api_key.expose().to_owned()),
             ("Authorization", format!("Bearer {access_token}")),
+            ("X-Configure-Session-Id", runtime_id("session")),
+            ("X-Configure-Runtime-Scope-Id", runtime_id("scope")),
         ];
         if !self.agent.is_empty() {
             headers.push(("X-Agent", self.agent.clone()));
@@ -278,6 +281,17 @@ impl RequestBuilder {
             body: Some(json!({ "add_redirect_uris": [uri] }).to_string()),
         }
     }
+}
+
+/// The SDK's `createRuntimeId`: `<prefix>_<random UUID v4>`.
+pub fn runtime_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    // Correlation ids, not secrets: a failing random source still yields an id.
+    let _ = getrandom::fill(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}_{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// `ensureSsoCallback`'s explanation of a failed registration (`failureReason`).
@@ -635,15 +649,23 @@ mod tests {
         let profile = builder().profile_identity("at");
         assert_eq!((profile.method, profile.body.as_deref()), ("GET", None));
         assert_eq!(profile.url, "https://api.example/v1/profile?sections=identity");
+        let names: Vec<_> = profile.headers.iter().map(|(name, _)| *name).collect();
         assert_eq!(
-            profile.headers,
-            vec![
-                ("Content-Type", "application/json".to_owned()),
-                ("X-API-Key", "sk_test_1".to_owned()),
-                ("Authorization", "Bearer at".to_owned()),
-                ("X-Agent", "my-agent".to_owned()),
+            names,
+            [
+                "Content-Type",
+                "X-API-Key",
+                "Authorization",
+                "X-Configure-Session-Id",
+                "X-Configure-Runtime-Scope-Id",
+                "X-Agent"
             ]
         );
+        assert_eq!(profile.headers[2].1, "Bearer at");
+        let session = &profile.headers[3].1;
+        assert!(session.starts_with("session_") && session.len() == "session_".len() + 36, "{session}");
+        assert_eq!(&session[8 + 14..8 + 15], "4", "UUID v4");
+        assert_ne!(runtime_id("scope"), runtime_id("scope"));
         let patch = builder().add_oauth_redirect_uri("id with/space!*()~'", "https://e/cb");
         assert_eq!(patch.method, "PATCH");
         assert_eq!(patch.url, "https://api.example/v1/developer/oauth/clients/id%20with%2Fspace!*()~'");

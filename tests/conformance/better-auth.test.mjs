@@ -97,3 +97,24 @@ test("getUserInfo and mapProfileToUser give the SDK's results against the stand-
   standin.setMode("ok");
   assert.deepEqual(actual, expected);
 });
+
+test("getUserInfo sends the SDK's requests, byte for byte", async () => {
+  const { token } = standin.issueAccessToken({ name: "Pat Example", email: "pat@example.com" });
+  const capture = async (factory) => {
+    const seen = [];
+    const fetch = async (url, init = {}) => {
+      // Correlation ids are fresh random UUIDs on both sides: compare their shape.
+      const uuid = /^(session|scope)_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+      const headers = Object.fromEntries([...new Headers(init.headers)].sort().map(([k, v]) => [k, uuid.test(v) ? v.replace(/_.*/, "_<uuid>") : v]));
+      seen.push({ url: String(url), method: init.method ?? "GET", headers, body: init.body ?? null });
+      return globalThis.fetch(url, init);
+    };
+    const provider = factory({ clientId: "c", clientSecret: "s", apiKey: "sk_test_better_auth", agent: "my-agent", baseUrl: standin.url, fetch });
+    await provider.getUserInfo({ accessToken: token });
+    return seen.sort((a, b) => a.url.localeCompare(b.url));
+  };
+  const expected = await capture(sdkProvider);
+  const actual = await capture(ourProvider);
+  assert.equal(expected.length, 2);
+  assert.deepEqual(actual, expected);
+});
