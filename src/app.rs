@@ -119,7 +119,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
 
     fn page_failure(&self, error: PageError) -> HttpResponse {
         if error.status >= 500 {
-            self.log.warn(&format!("web flow answered {}: {}", error.status, error.message));
+            self.log.warn(&format!("browser route answered {}: {}", error.status, error.message));
         }
         pages::error(error.status, error.title, &error.message)
     }

@@ -86,3 +86,62 @@ test("failures map to the SDK's error codes", async () => {
   await standin.up();
   assert.equal((await configure.auth.validateSignInToken(token)).valid, true);
 });
+
+test("OAuth client PATCH: the SDK's ensureSsoCallback registers, sees it registered, and explains refusals", async () => {
+  const { ensureSsoCallback } = await import("configure");
+  const input = { redirectUri: "http://127.0.0.1:8787/auth/configure/oauth/callback", clientId: "cfg_client_standin", apiKey: API_KEY, baseUrl: standin.url };
+  const first = await ensureSsoCallback(input);
+  assert.equal(first.status, "registered");
+  assert.ok(first.registered.includes(input.redirectUri));
+  assert.equal((await ensureSsoCallback(input)).status, "already-registered");
+  const request = standin.requests.at(-1);
+  assert.equal(request.method, "PATCH");
+  assert.equal(request.path, "/v1/developer/oauth/clients/cfg_client_standin");
+  assert.deepEqual(request.json, { add_redirect_uris: [input.redirectUri] });
+  const wrongKey = await ensureSsoCallback({ ...input, apiKey: "sk_wrong" });
+  assert.equal(wrongKey.status, "failed");
+  assert.match(wrongKey.reason, /^Configure rejected the API key \(Invalid API key\.\)/);
+  const unknown = await ensureSsoCallback({ ...input, clientId: "cfg_nobody" });
+  assert.equal(unknown.reason, 'No OAuth client "cfg_nobody" on the account that owns this API key. Check CONFIGURE_OAUTH_CLIENT_ID.');
+});
+
+test("OAuth authorize + token: PKCE S256, client_secret_basic, single-use codes, introspection and identity", async () => {
+  const { createHash, randomBytes } = await import("node:crypto");
+  const redirectUri = "http://127.0.0.1:9/cb";
+  standin.registerOAuthClient({ clientId: "c1", clientSecret: "s1", redirectUris: [redirectUri] });
+  const verifier = randomBytes(32).toString("base64url");
+  const params = {
+    response_type: "code", client_id: "c1", redirect_uri: redirectUri, scope: "profile.read", state: "st",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256",
+    resource: "https://api.configure.dev",
+  };
+  const page = await fetch(`${standin.url}/oauth/authorize?${new URLSearchParams(params)}`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /LOCAL STAND-IN of accounts\.configure\.dev/);
+  const refused = await fetch(`${standin.url}/oauth/authorize?${new URLSearchParams({ ...params, redirect_uri: "https://evil.example/cb" })}`);
+  assert.equal(refused.status, 400);
+  const approved = await fetch(`${standin.url}/oauth/authorize`, {
+    method: "POST", redirect: "manual", body: new URLSearchParams({ ...params, decision: "approve", name: "Pat", email: "pat@example.com" }),
+  });
+  assert.equal(approved.status, 302);
+  const back = new URL(approved.headers.get("location"));
+  assert.equal(back.searchParams.get("state"), "st");
+  const redeem = (form, auth = "c1:s1") => fetch(`${standin.url}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(auth).toString("base64")}` },
+    body: new URLSearchParams(form),
+  });
+  const form = { grant_type: "authorization_code", code: back.searchParams.get("code"), redirect_uri: redirectUri, code_verifier: verifier, resource: "https://api.configure.dev" };
+  assert.equal((await redeem(form, "c1:wrong")).status, 401);
+  assert.equal((await (await redeem({ ...form, code_verifier: "x" })).json()).error, "invalid_grant");
+  // The failed attempt used the code up (single use), so authorize again.
+  const again = await fetch(`${standin.url}/oauth/authorize`, { method: "POST", redirect: "manual", body: new URLSearchParams({ ...params, decision: "approve", name: "Pat", email: "pat@example.com" }) });
+  const code = new URL(again.headers.get("location")).searchParams.get("code");
+  const tokens = await (await redeem({ ...form, code })).json();
+  assert.equal(tokens.token_type, "Bearer");
+  assert.equal((await redeem({ ...form, code })).status, 400, "codes are single use");
+  const introspection = await (await fetch(`${standin.url}/oauth/introspect`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: tokens.access_token }) })).json();
+  assert.equal(introspection.active, true);
+  const profile = await configure.profile({ token: tokens.access_token }).read({ sections: ["identity"] });
+  assert.deepEqual({ ...profile.profile.identity }, { name: "Pat", email: "pat@example.com" });
+});

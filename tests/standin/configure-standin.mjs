@@ -9,7 +9,7 @@
 //               (controlled over HTTP under /__standin/, see CONTROL below)
 
 import http from "node:http";
-import { randomBytes } from "node:crypto";
+import { randomBytes, createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
 /** Failure modes, as `setMode(name, { delayMs })` or POST /__standin/mode. */
@@ -23,12 +23,24 @@ function apiError(status, type, code, message) {
   return { status, body: { error: { type, code, message }, request_id: id("req") } };
 }
 
-export async function startStandin({ apiKey = "sk_test_standin", agent = "my-agent", port = 0, quiet = true } = {}) {
+/** The OAuth client every stand-in knows ("Continue with Configure"). */
+export const STANDIN_OAUTH_CLIENT = { clientId: "cfg_client_standin", clientSecret: "standin-client-secret" };
+
+export async function startStandin({
+  apiKey = "sk_test_standin",
+  agent = "my-agent",
+  port = 0,
+  quiet = true,
+  oauthClient = STANDIN_OAUTH_CLIENT,
+} = {}) {
   const tokens = new Map(); // token -> { userId, agent, approved }
   const codes = new Map(); // code -> { userId, agent, approved }
   const phones = new Map(); // E.164 -> { userId, approved, displayName }
   const destinations = new Map(); // return_to -> createdAt
   const accessTokens = new Map(); // OAuth access token -> { sub, active, identity }
+  const oauthClients = new Map(); // client id -> { secret, redirectUris: Set }
+  const authCodes = new Map(); // authorization code -> { clientId, redirectUri, challenge, resource, scope, user }
+  oauthClients.set(oauthClient.clientId, { secret: oauthClient.clientSecret, redirectUris: new Set(oauthClient.redirectUris ?? []) });
   const requests = [];
   let mode = { name: "ok", delayMs: 0 };
   const sockets = new Set();
@@ -71,6 +83,42 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
       accessTokens.set(token, { sub, active, identity });
       return { token, sub };
     },
+    /** An OAuth client of "Continue with Configure" and its registered redirect URIs. */
+    registerOAuthClient({ clientId, clientSecret, redirectUris = [] }) {
+      oauthClients.set(clientId, { secret: clientSecret, redirectUris: new Set(redirectUris) });
+      return { clientId, redirectUris };
+    },
+    oauthClient(clientId) {
+      const client = oauthClients.get(clientId);
+      return client ? { clientId, redirectUris: [...client.redirectUris] } : undefined;
+    },
+    /**
+     * The authorize page's decision, as its form posts it: the URL the
+     * browser is sent back to (code or error), or { error } for a request
+     * the page refuses. `user`: { sub, name, email, active, deny }.
+     */
+    authorize(params, user = {}) {
+      const problem = authorizeProblem(params);
+      if (problem) return { error: problem };
+      const target = new URL(params.redirect_uri);
+      if (user.deny) {
+        target.searchParams.set("error", "access_denied");
+        target.searchParams.set("error_description", "The user declined.");
+      } else {
+        const code = id("cfgoac");
+        authCodes.set(code, {
+          clientId: params.client_id,
+          redirectUri: params.redirect_uri,
+          challenge: params.code_challenge,
+          resource: params.resource,
+          scope: params.scope,
+          user: { sub: user.sub || id("sub"), name: user.name, email: user.email, active: user.active !== false },
+        });
+        target.searchParams.set("code", code);
+      }
+      if (params.state) target.searchParams.set("state", params.state);
+      return { redirect: target.href };
+    },
     setMode(name, { delayMs = 0 } = {}) {
       if (!MODES.includes(name)) throw new Error(`unknown mode ${name}`);
       mode = { name, delayMs };
@@ -84,8 +132,59 @@ export async function startStandin({ apiKey = "sk_test_standin", agent = "my-age
     },
   };
 
+  // The authorization endpoint's checks, as an OAuth 2.1 server with PKCE
+  // makes them: a known client, an exactly registered redirect URI, a code
+  // request with an S256 challenge.
+  function authorizeProblem(params) {
+    const client = oauthClients.get(params.client_id);
+    if (!client) return `Unknown OAuth client "${params.client_id ?? ""}".`;
+    if (!client.redirectUris.has(params.redirect_uri)) return `redirect_uri ${params.redirect_uri ?? "(none)"} is not registered for this client.`;
+    if (params.response_type !== "code") return "response_type must be code.";
+    if (!params.code_challenge || params.code_challenge_method !== "S256") return "A PKCE code_challenge with code_challenge_method=S256 is required.";
+    if (!params.state) return "state is required.";
+    return undefined;
+  }
+
+  // POST /oauth/token: the authorization-code grant with client_secret_basic and PKCE.
+  function token(headers, text) {
+    const oauthError = (status, error, description) => ({ status, body: { error, error_description: description } });
+    const basic = /^Basic (.+)$/i.exec(headers.authorization ?? "")?.[1];
+    const [clientId, secret] = basic ? Buffer.from(basic, "base64").toString("utf8").split(/:(.*)/s) : [];
+    const client = oauthClients.get(clientId);
+    if (!client || client.secret !== secret) return oauthError(401, "invalid_client", "Client authentication failed.");
+    if (!/^application\/x-www-form-urlencoded/.test(headers["content-type"] ?? "")) {
+      return oauthError(400, "invalid_request", "The token request must be form-encoded.");
+    }
+    const form = Object.fromEntries(new URLSearchParams(text));
+    if (form.grant_type !== "authorization_code") return oauthError(400, "unsupported_grant_type", "Only authorization_code is supported.");
+    const grant = authCodes.get(form.code);
+    if (!grant || grant.clientId !== clientId) return oauthError(400, "invalid_grant", "The authorization code is invalid, expired or used.");
+    authCodes.delete(form.code); // single use
+    if (grant.redirectUri !== form.redirect_uri) return oauthError(400, "invalid_grant", "redirect_uri does not match the authorization request.");
+    const challenge = createHash("sha256").update(form.code_verifier ?? "").digest("base64url");
+    if (!form.code_verifier || challenge !== grant.challenge) return oauthError(400, "invalid_grant", "The code_verifier does not match the code_challenge.");
+    if ((grant.resource ?? "") !== (form.resource ?? "")) return oauthError(400, "invalid_target", "resource does not match the authorization request.");
+    const { token: accessToken } = state.issueAccessToken(grant.user);
+    return {
+      status: 200,
+      body: { access_token: accessToken, token_type: "Bearer", expires_in: 3600, refresh_token: id("cfgort"), scope: grant.scope ?? "" },
+    };
+  }
+
   // The Configure API itself: [status, JSON body] for a parsed request.
   function answer(method, path, body, headers = {}) {
+    const clientPath = /^\/v1\/developer\/oauth\/clients\/([^/]+)$/.exec(path);
+    if (method === "PATCH" && clientPath) {
+      const client = oauthClients.get(decodeURIComponent(clientPath[1]));
+      if (!client) return apiError(404, "invalid_request_error", "not_found", "No such OAuth client.");
+      const uris = Array.isArray(body?.add_redirect_uris) ? body.add_redirect_uris : [];
+      if (!uris.every((u) => typeof u === "string" && /^https?:\/\//.test(u))) {
+        return apiError(400, "invalid_request_error", "invalid_redirect_uri", "add_redirect_uris must be absolute http(s) URLs.");
+      }
+      const before = client.redirectUris.size;
+      uris.forEach((u) => client.redirectUris.add(u));
+      return { status: 200, body: { redirect_uris: [...client.redirectUris], changed: client.redirectUris.size !== before } };
+    }
     if (method === "POST" && path === "/oauth/introspect") {
       const entry = accessTokens.get(body?.token);
       return { status: 200, body: entry && entry.active ? { active: true, sub: entry.sub, token_type: "access_token" } : { active: false } };
@@ -252,11 +351,45 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
     return { error: "This link has neither a journey nor a return_to." };
   }
 
+  // The accounts origin's authorize page, stand-in: a labelled consent form
+  // whose Continue posts back here and redirects with a code.
+  function authorizePage(params) {
+    const esc = (t) => String(t ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+    const hidden = Object.entries(params).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join("\n");
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local Configure authorize stand-in</title>
+<style>
+:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+body { margin: 0; background: Canvas; color: CanvasText; }
+.banner { background: #b45309; color: #fff; padding: 0.6rem 1rem; font-weight: 700; text-align: center; }
+main { max-width: 28rem; margin: 3rem auto; padding: 1.5rem; border: 2px dashed #b45309; border-radius: 12px; }
+label { display: block; font-weight: 600; margin: 1rem 0 0.3rem; }
+input { font: inherit; width: 100%; box-sizing: border-box; padding: 0.45rem; }
+button { font: inherit; margin-top: 1rem; margin-right: 0.5rem; padding: 0.5rem 1rem; font-weight: 600; }
+</style></head><body>
+<div class="banner" role="note">LOCAL STAND-IN of accounts.configure.dev: nothing here reaches Configure</div>
+<main>
+<h1>Continue with Configure</h1>
+<p><code>${esc(params.client_id)}</code> asks for <strong>${esc(params.scope)}</strong>.</p>
+<form method="post" action="/oauth/authorize">
+${hidden}
+<label for="name">Name</label><input id="name" name="name" value="Pat Example" autocomplete="off">
+<label for="email">Email</label><input id="email" name="email" value="pat@example.com" autocomplete="off">
+<button type="submit" id="continue" name="decision" value="approve">Continue</button>
+<button type="submit" id="cancel" name="decision" value="deny">Cancel</button>
+</form>
+</main></body></html>`;
+  }
+
   // CONTROL: /__standin/{tokens,codes,phones,mode,requests} for out-of-process use.
   function control(method, path, body) {
     if (method === "POST" && path === "/__standin/tokens") return state.issueToken(body ?? {});
     if (method === "POST" && path === "/__standin/codes") return state.issueCode(body ?? {});
     if (method === "POST" && path === "/__standin/phones") return state.registerPhone(body.phone, body);
+    if (method === "POST" && path === "/__standin/oauth-clients") return state.registerOAuthClient(body);
+    if (method === "GET" && path.startsWith("/__standin/oauth-clients/")) {
+      return state.oauthClient(decodeURIComponent(path.slice("/__standin/oauth-clients/".length))) ?? { error: "no such client" };
+    }
     if (method === "POST" && path === "/__standin/mode") {
       state.setMode(body.mode, body);
       return { mode: body.mode };
@@ -290,6 +423,23 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
       return res.end(HOSTED_JS);
     }
     if (req.method === "POST" && path === "/__standin/hosted/finish") return send(200, finishHosted(json));
+    if (path === "/oauth/authorize" && (req.method === "GET" || req.method === "POST")) {
+      const url = new URL(req.url, "http://127.0.0.1");
+      const params = Object.fromEntries(req.method === "GET" ? url.searchParams : new URLSearchParams(text));
+      const { decision, name, email, sub, active, ...request } = params;
+      const problem = authorizeProblem(request);
+      if (problem) {
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+        return res.end(`Authorization request refused: ${problem}`);
+      }
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        return res.end(authorizePage(request));
+      }
+      const outcome = state.authorize(request, { deny: decision === "deny", name, email, sub, active: active !== "false" });
+      res.writeHead(302, { location: outcome.redirect });
+      return res.end();
+    }
     if (req.method === "GET" && /^\/[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/.test(path) && !path.startsWith("/v1")) {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       return res.end(hostedPage(path.slice(1), new URL(req.url, "http://127.0.0.1").searchParams));
@@ -311,6 +461,11 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
       return send(status, body);
     }
     if (mode.name === "malformed") return send(200, undefined, '{"valid": tru');
+    // The token endpoint authenticates the OAuth client instead of a key.
+    if (req.method === "POST" && path === "/oauth/token") {
+      const { status, body } = token(req.headers, text);
+      return send(status, body);
+    }
     // Token introspection is authenticated by the token itself, not a key.
     if (path === "/oauth/introspect") {
       const { status, body } = answer(req.method, path, json, req.headers);
