@@ -29,6 +29,12 @@ fi
 # The value of a setting in .dev.vars (empty when unset).
 dev_var() { sed -n "s/^$1=//p" .dev.vars | tail -1; }
 
+# A .dev.vars written by an older version has no session keys yet.
+if [ -z "$(dev_var CONFIGURE_EDGE_SESSION_KEYS)" ]; then
+  echo "CONFIGURE_EDGE_SESSION_KEYS=local1:$(random_b64)" >> .dev.vars
+  log "added generated CONFIGURE_EDGE_SESSION_KEYS to .dev.vars"
+fi
+
 args=(--ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state --show-interactive-dev-session=false)
 
 # Local mode: without a real CONFIGURE_API_KEY in .dev.vars, the Worker talks
@@ -44,6 +50,9 @@ if [ -z "$(dev_var CONFIGURE_API_KEY)" ]; then
   args+=(--var "CONFIGURE_API_KEY:sk_local_standin" --var "CONFIGURE_BASE_URL:$standin"
          --var "CONFIGURE_SIGN_IN_ORIGIN:$standin" --var "CONFIGURE_AGENT:$agent")
   [ -z "$(dev_var CONFIGURE_PUBLISHABLE_KEY)" ] && args+=(--var "CONFIGURE_PUBLISHABLE_KEY:pk_local_standin")
+  # "Continue with Configure" against the stand-in's OAuth client and authorize page.
+  [ -z "$(dev_var CONFIGURE_OAUTH_CLIENT_ID)" ] && args+=(--var "CONFIGURE_OAUTH_CLIENT_ID:cfg_client_standin"
+    --var "CONFIGURE_OAUTH_CLIENT_SECRET:standin-client-secret" --var "CONFIGURE_ACCOUNTS_ORIGIN:$standin")
   log "LOCAL MODE: no CONFIGURE_API_KEY in .dev.vars, so the Worker uses the Configure stand-in on $standin (agent $agent)"
 fi
 
@@ -57,6 +66,8 @@ cat >&2 <<HELP
     web:      curl -s -X POST $base/v1/sign-ins -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' -d '{"subject":"demo"}'
               then open the "url" it answers in a browser and press Continue
     result:   curl -s $base/v1/links/demo -H "Authorization: Bearer $secret"
+    login:    open $base/auth/configure/login in a browser ("Continue with Configure"),
+              then $base/auth/configure/session shows the signed-in user
 
 HELP
 wrangler dev "${args[@]}"
