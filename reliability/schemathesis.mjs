@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { startStandin } from "../tests/standin/configure-standin.mjs";
+import { startStandin, STANDIN_OAUTH_CLIENT } from "../tests/standin/configure-standin.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLES = Number(process.env.SCHEMATHESIS_EXAMPLES ?? 200);
@@ -45,6 +45,11 @@ const vars = {
   CONFIGURE_SIGN_IN_ORIGIN: "https://sign-in.me",
   ALLOWED_RETURN_ORIGINS: "https://app.example",
   CONFIGURE_API_TIMEOUT_MS: "2000",
+  // "Continue with Configure" against the stand-in's OAuth client.
+  CONFIGURE_ACCOUNTS_ORIGIN: standin.url,
+  CONFIGURE_OAUTH_CLIENT_ID: STANDIN_OAUTH_CLIENT.clientId,
+  CONFIGURE_OAUTH_CLIENT_SECRET: STANDIN_OAUTH_CLIENT.clientSecret,
+  CONFIGURE_EDGE_SESSION_KEYS: `s1:${randomBytes(32).toString("base64")}`,
 };
 const wrangler = spawn(
   "wrangler",

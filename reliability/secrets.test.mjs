@@ -4,7 +4,7 @@
 // then all of it and the whole simulated KV are scanned.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, agentApi, complete, newJourney, API_KEY, SECRET, SEALING_KEY, AGENT, APP } from "./harness.mjs";
+import { startStack, agentApi, complete, newJourney, oauthLogin, API_KEY, SECRET, SEALING_KEY, SESSION_KEY, OAUTH_CLIENT, AGENT, APP } from "./harness.mjs";
 
 test("a full run leaks nothing to logs, error bodies or KV", async () => {
   const logs = [];
@@ -69,14 +69,25 @@ test("a full run leaks nothing to logs, error bodies or KV", async () => {
     }
     const webLink = await (await agentApi(worker, "GET", `/v1/links/${webSubject}`)).json();
     tokens.add(webLink.token);
+    // "Continue with Configure": success, Configure failing, inactive token, tampered session.
+    for (const [i, fault] of ["ok", "5xx", "malformed", "ok"].entries()) {
+      const sub = `secret-oauth-sub-${i}-${Date.now()}`;
+      const done = await record(await oauthLogin(worker, standin, { sub, fault, fields: i === 3 ? { active: "false" } : {} }));
+      if (done.status !== 302) continue;
+      const oauthLink = await (await agentApi(worker, "GET", `/v1/links/${encodeURIComponent(`configure:${sub}`)}`)).json();
+      tokens.add(oauthLink.token);
+      tokens.add(oauthLink.refreshToken);
+      const session = done.headers.getSetCookie().find((c) => c.startsWith("__Host-configure-edge-session=")).split(";")[0];
+      await record(await worker.fetch("/auth/configure/session", { headers: { cookie: `${session}x` } }));
+    }
     // Bad input everywhere.
     await record(await agentApi(worker, "POST", "/v1/journeys", { subject: 5 }));
     await record(await agentApi(worker, "POST", "/v1/journeys", { subject: "s" }, { secret: `${SECRET}x` }));
     await record(await worker.fetch("/v1/links/x", { headers: { authorization: `Bearer ${API_KEY}` } }));
     await new Promise((resolve) => setTimeout(resolve, 300)); // let the last log lines arrive
 
-    const secrets = [...tokens, API_KEY, SECRET, SEALING_KEY];
-    assert.ok(tokens.size >= 7 && logs.length > 0 && errorBodies.length > 20, `a real run: ${tokens.size} tokens, ${logs.length} log lines, ${errorBodies.length} error bodies`);
+    const secrets = [...tokens, API_KEY, SECRET, SEALING_KEY, SESSION_KEY, OAUTH_CLIENT.clientSecret];
+    assert.ok(tokens.size >= 9 && logs.length > 0 && errorBodies.length > 20, `a real run: ${tokens.size} tokens, ${logs.length} log lines, ${errorBodies.length} error bodies`);
     for (const secret of secrets) {
       for (const line of logs) assert.ok(!line.includes(secret), `a secret in the log: ${line}`);
       for (const body of errorBodies) assert.ok(!body.includes(secret), `a secret in an error body: ${body}`);

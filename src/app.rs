@@ -363,7 +363,6 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         let callback = format!("{}{}", self.origin_of(request), web::CALLBACK_PATH);
         let mut registered = Vec::new();
         let mut failed = Vec::new();
-        let mut skipped = Vec::new();
         match web::ensure_return_to(store, api, &callback, true, self.now_ms).await {
             Ok(_) => registered.push(json!({ "kind": "return_to", "url": callback })),
             Err(error) => failed.push(json!({
@@ -405,14 +404,12 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                     })),
                 }
             }
-            _ => skipped.push(json!({
-                "kind": "oauth_redirect",
-                "reason": "CONFIGURE_OAUTH_CLIENT_ID is not set (\"Continue with Configure\" is off)",
-            })),
+            // Without an OAuth client "Continue with Configure" is off: nothing to register.
+            _ => {}
         }
         Ok(HttpResponse::json(
             200,
-            &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed, "skipped": skipped }),
+            &json!({ "ok": failed.is_empty(), "registered": registered, "failed": failed }),
         ))
     }
 

@@ -496,8 +496,9 @@ fn registration_failures_explain_themselves() {
         "CONFIGURE_API_KEY must be a server secret key (sk_...). A publishable pk_ key is browser-public and cannot manage callbacks."
     );
     assert!(calls(&h, "register").is_empty());
-    // Without an OAuth client, setup says it skipped it.
+    // Without an OAuth client there is nothing to register.
     let h = harness_with(FakeApi::default(), &[("CONFIGURE_OAUTH_CLIENT_ID", "")]);
     let setup = json(&h.call(agent_post("/v1/setup", "{}")));
-    assert_eq!(setup["skipped"][0]["kind"], "oauth_redirect");
+    assert_eq!(setup["registered"].as_array().unwrap().len(), 1, "{setup}");
+    assert!(calls(&h, "register").is_empty());
 }
