@@ -372,40 +372,37 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 "message": error.message(),
             })),
         }
-        // "Continue with Configure": the OAuth client's redirect URI.
-        let redirect_uri = format!("{}{}", self.origin_of(request), oauth::OAUTH_CALLBACK_PATH);
-        match (&self.config.oauth_client_id, &self.config.api_key) {
-            (Ok(client_id), Ok(api_key)) => {
-                match oauth::ensure_oauth_redirect(
-                    store,
-                    api,
-                    api_key,
-                    client_id,
-                    &redirect_uri,
-                    true,
-                    self.now_ms,
-                )
-                .await
-                {
-                    Ok(outcome) => registered.push(json!({
-                        "kind": "oauth_redirect",
-                        "url": redirect_uri,
-                        "status": if outcome == oauth::RedirectRegistration::AlreadyRegistered {
-                            "already-registered"
-                        } else {
-                            "registered"
-                        },
-                    })),
-                    Err(error) => failed.push(json!({
-                        "kind": "oauth_redirect",
-                        "url": redirect_uri,
-                        "code": error.code(),
-                        "message": error.message(),
-                    })),
-                }
+        // "Continue with Configure": the OAuth client's redirect URI (nothing
+        // to register without an OAuth client).
+        if let (Ok(client_id), Ok(api_key)) = (&self.config.oauth_client_id, &self.config.api_key) {
+            let redirect_uri = format!("{}{}", self.origin_of(request), oauth::OAUTH_CALLBACK_PATH);
+            let outcome = oauth::ensure_oauth_redirect(
+                store,
+                api,
+                api_key,
+                client_id,
+                &redirect_uri,
+                true,
+                self.now_ms,
+            )
+            .await;
+            match outcome {
+                Ok(outcome) => registered.push(json!({
+                    "kind": "oauth_redirect",
+                    "url": redirect_uri,
+                    "status": if outcome == oauth::RedirectRegistration::AlreadyRegistered {
+                        "already-registered"
+                    } else {
+                        "registered"
+                    },
+                })),
+                Err(error) => failed.push(json!({
+                    "kind": "oauth_redirect",
+                    "url": redirect_uri,
+                    "code": error.code(),
+                    "message": error.message(),
+                })),
             }
-            // Without an OAuth client "Continue with Configure" is off: nothing to register.
-            _ => {}
         }
         Ok(HttpResponse::json(
             200,
