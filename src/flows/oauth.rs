@@ -36,10 +36,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::future::join;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::links::{store_link, NewLink};
-use super::web::{check_return_after, CallbackQuery, PageError, RegistrationError};
+use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
 pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
@@ -174,32 +173,8 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
         query: &CallbackQuery,
         cookie: Option<&str>,
     ) -> Result<LoginFinished, PageError> {
-        let bound = |state: &str| cookie.is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
-
-        if let Some(error) = &query.error {
-            // The user declined, or the authorization server gave up.
-            if let Some(state) = query.state.as_deref().filter(|s| bound(s)) {
-                if let Err(e) = self.store.delete(&oauth_state_key(state)).await {
-                    self.log.warn(&format!("OAuth state not deleted after an error return: {e}"));
-                }
-            }
-            let detail = query.error_description.as_deref().unwrap_or(error);
-            return Err(PageError::new(
-                400,
-                "Sign-in did not complete",
-                format!("Configure returned: {detail}"),
-            ));
-        }
-        let code =
-            query.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
-                PageError::new(400, "Sign-in could not be completed", "Missing sign-in code.")
-            })?;
-        let state = query
-            .state
-            .as_deref()
-            .filter(|s| !s.is_empty() && bound(s))
-            .ok_or_else(PageError::invalid_state)?;
-        let key = oauth_state_key(state);
+        let (code, key) =
+            checked_return(self.store, self.log, query, cookie, oauth_state_key, "Configure").await?;
         let record = self.live_state(&key).await?.ok_or_else(PageError::invalid_state)?;
         let verifier = self.keyring.open_text(&record.sealed_verifier, &key).map_err(|error| {
             self.log.warn(&format!("OAuth state at {key} does not open ({error:?})"));

@@ -313,32 +313,8 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
     /// `GET /api/configure/callback?code=…&state=…` (or `error=…`): where to
     /// send the browser once the link is stored.
     pub async fn finish(&self, query: &CallbackQuery, cookie: Option<&str>) -> Result<String, PageError> {
-        let bound = |state: &str| cookie.is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
-
-        if let Some(error) = &query.error {
-            // The hosted page gave up (the user cancelled, or it failed).
-            if let Some(state) = query.state.as_deref().filter(|s| bound(s)) {
-                if let Err(e) = self.store.delete(&state_key(state)).await {
-                    self.log.warn(&format!("state not deleted after an error return: {e}"));
-                }
-            }
-            let detail = query.error_description.as_deref().unwrap_or(error);
-            return Err(PageError::new(
-                400,
-                "Sign-in did not complete",
-                format!("The sign-in page returned: {detail}"),
-            ));
-        }
-        let code =
-            query.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
-                PageError::new(400, "Sign-in could not be completed", "Missing sign-in code.")
-            })?;
-        let state = query
-            .state
-            .as_deref()
-            .filter(|s| !s.is_empty() && bound(s))
-            .ok_or_else(PageError::invalid_state)?;
-        let key = state_key(state);
+        let (code, key) =
+            checked_return(self.store, self.log, query, cookie, state_key, "The sign-in page").await?;
         let (record, subject) = live_record(self.store, self.keyring, &key, self.now_ms, self.log)
             .await?
             .ok_or_else(PageError::invalid_state)?;
@@ -392,6 +368,43 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             None => Ok(format!("{}{LINKED_PATH}", self.worker_origin)),
         }
     }
+}
+
+/// The rules both callbacks (return-code and OAuth) apply before anything
+/// else: an `error` return ends the sign-in (and deletes its state if the
+/// cookie binds it); otherwise a code is required and the state must equal
+/// the cookie. Gives the code and the state's KV key (`key_of`).
+pub async fn checked_return<'q, S: Store>(
+    store: &S,
+    log: &dyn Log,
+    query: &'q CallbackQuery,
+    cookie: Option<&str>,
+    key_of: fn(&str) -> String,
+    returned_by: &str,
+) -> Result<(&'q str, String), PageError> {
+    let bound = |state: &str| cookie.is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
+    if let Some(error) = &query.error {
+        // The user cancelled or declined, or the other side gave up.
+        if let Some(state) = query.state.as_deref().filter(|s| bound(s)) {
+            if let Err(e) = store.delete(&key_of(state)).await {
+                log.warn(&format!("state not deleted after an error return: {e}"));
+            }
+        }
+        let detail = query.error_description.as_deref().unwrap_or(error);
+        return Err(PageError::new(
+            400,
+            "Sign-in did not complete",
+            format!("{returned_by} returned: {detail}"),
+        ));
+    }
+    let code = query
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| PageError::new(400, "Sign-in could not be completed", "Missing sign-in code."))?;
+    let state =
+        query.state.as_deref().filter(|s| !s.is_empty() && bound(s)).ok_or_else(PageError::invalid_state)?;
+    Ok((code, key_of(state)))
 }
 
 /// The callback's query parameters (first value of each).
