@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Worker into build/ with worker-build, offline (our wasm-bindgen
-# and npm binaryen's wasm-opt). Skips the build when the sources are unchanged
+# Builds the Worker into build/, offline: cargo (wasm32), our wasm-bindgen,
+# npm binaryen's wasm-opt, then esbuild bundles the JS entry (worker/index.js)
+# with the wasm-bindgen glue into build/index.js beside build/index_bg.wasm. Skips the build when the sources are unchanged
 # since the last one, so wrangler's [build] step costs nothing after `make`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -17,7 +18,7 @@ if ! diff -rq pkg/wasm www/pkg/wasm >/dev/null 2>&1 || ! cmp -s pkg/browser.js w
 fi
 
 inputs_hash() {
-  { find src -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock; } | sha256sum | cut -d' ' -f1
+  { find src worker -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock; } | sha256sum | cut -d' ' -f1
 }
 
 stamp="build/.inputs"
@@ -27,19 +28,29 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && [ -f build/index.js ] &
   exit 0
 fi
 
-if [ ! -x "$TOOLS/bin/worker-build" ] || [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ]; then
+if [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ] || [ ! -x "$ESBUILD_BIN" ]; then
   bash "$ROOT/scripts/setup.sh"
 fi
 
-log "building the Worker (worker-build --release --no-opt, then wasm-opt -Oz)"
+log "building the Worker (cargo, wasm-bindgen, wasm-opt -Oz, esbuild)"
 start=$(date +%s)
-worker-build --release --no-opt
-# Our own wasm-opt pass: -Oz and no names section (worker-build's default
-# keeps the names for stack traces, ~100 KB raw; with panic=abort there are
-# none to print). The features are those rustc and wasm-bindgen emit.
-wasm-opt -Oz --strip-debug --strip-producers \
+cargo build --release --locked --target wasm32-unknown-unknown
+rm -rf build/bindgen
+# --target web: the glue takes the compiled module (`initSync`), which is what
+# a Worker's `import … from "*.wasm"` gives. The reset function lets the entry
+# replace an instance that trapped.
+"$WASM_BINDGEN_BIN" --target web --no-typescript --experimental-reset-state-function \
+  --out-dir build/bindgen --out-name index target/wasm32-unknown-unknown/release/configure_edge.wasm
+# -Oz and no names section (with panic=abort there are no stack traces to
+# name). The features are those rustc and wasm-bindgen emit.
+"$WASM_OPT_BIN" -Oz --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue --enable-exception-handling \
-  -o build/index_bg.wasm build/index_bg.wasm
+  -o build/index_bg.wasm build/bindgen/index_bg.wasm
+# The entry and the glue in one minified module; the .wasm stays an import
+# (wrangler and Miniflare load it as CompiledWasm).
+"$ESBUILD_BIN" worker/index.js --bundle --format=esm --minify --external:*.wasm \
+  --outfile=build/index.js --log-level=warning
+rm -rf build/worker build/package.json
 printf '%s\n' "$hash" > "$stamp"
 log "worker built in $(( $(date +%s) - start )) s: build/index_bg.wasm $(stat -c %s build/index_bg.wasm) bytes"

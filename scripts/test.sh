@@ -41,7 +41,7 @@ fi
 if bash scripts/build-worker.sh; then
   suite e2e node --test --test-reporter=tap --test-concurrency=1 tests/e2e/*.test.mjs
 else
-  failed_suites+=("worker-build")
+  failed_suites+=("worker-build-step")
 fi
 
 for file in "$logdir"/*.log; do count "$file"; done

@@ -1,5 +1,5 @@
 //! Plain HTTP values for the core: what the Worker shell translates a
-//! `worker::Request` into and a `worker::Response` out of. Keeping them free of
+//! request into and its answer out of (src/worker.rs). Keeping them free of
 //! Workers types lets every route be tested natively.
 
 use serde::Serialize;
@@ -173,9 +173,56 @@ impl HttpResponse {
     }
 }
 
+/// The Worker shell's header encoding between its JS entry (worker/index.js)
+/// and the wasm core: `name LF value LF` for each header, one string, so a
+/// request's or answer's headers cross the boundary in one call. Header names
+/// and values can never hold a line feed (the Fetch API refuses them).
+pub fn pack_headers(headers: &[(String, String)]) -> String {
+    let mut packed = String::with_capacity(headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+    for (name, value) in headers {
+        packed.push_str(name);
+        packed.push('\n');
+        packed.push_str(value);
+        packed.push('\n');
+    }
+    packed
+}
+
+/// The inverse of `pack_headers`; names are lower-cased as the core expects.
+/// A trailing name without a value (not something the entry sends) is dropped.
+pub fn unpack_headers(packed: &str) -> Vec<(String, String)> {
+    let mut parts = packed.split('\n');
+    let mut headers = Vec::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        if !name.is_empty() {
+            headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        }
+    }
+    headers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_pack_and_unpack_in_order_with_repeats_and_empty_values() {
+        let headers = vec![
+            ("set-cookie".to_owned(), "a=1; Path=/".to_owned()),
+            ("set-cookie".to_owned(), "b=2".to_owned()),
+            ("x-empty".to_owned(), String::new()),
+            ("content-type".to_owned(), "text/html; charset=utf-8".to_owned()),
+        ];
+        let packed = pack_headers(&headers);
+        assert_eq!(
+            packed,
+            "set-cookie\na=1; Path=/\nset-cookie\nb=2\nx-empty\n\ncontent-type\ntext/html; charset=utf-8\n"
+        );
+        assert_eq!(unpack_headers(&packed), headers);
+        assert_eq!(unpack_headers(""), vec![]);
+        assert_eq!(unpack_headers("X-Mixed\nV\n"), vec![("x-mixed".to_owned(), "V".to_owned())]);
+        assert_eq!(unpack_headers("dangling"), vec![]);
+    }
 
     #[test]
     fn origin_ignores_the_path_and_query() {

@@ -1,63 +1,153 @@
-//! The Cloudflare Worker shell (wasm32 only): translate a `worker::Request`
-//! into the core's `HttpRequest`, run `App::handle` with the Workers KV and
-//! Fetch adapters, translate the answer back. No routing or rules live here.
+//! The Cloudflare Worker shell (wasm32 only): the one export the JS entry
+//! (worker/index.js) calls per request, and the adapters from the core's
+//! ports to the Workers runtime (KV, fetch, the rate limiter, the console),
+//! bound directly with wasm-bindgen. No routing or rules live here.
+//!
+//! Why not the `worker` crate: it brought web-sys, serde-wasm-bindgen,
+//! wasm-streams and a URL parser into the bundle and crossed the JS boundary
+//! once per header and setting. This shell crosses it once per request (the
+//! request in, the answer out) plus once per KV or API call.
 
 use crate::api::{ApiRequest, ApiResponse, HttpConfigureApi, HttpTransport, RequestBuilder, TransportError};
 use crate::app::App;
 use crate::config::{Config, Required};
-use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::http::{pack_headers, unpack_headers, HttpRequest, HttpResponse};
 use crate::log::Log;
 use crate::ratelimit::RateLimit;
-use crate::settings::SettingSource;
+use crate::settings::{SettingKind, SettingSource, SETTINGS};
 use crate::store::{Store, StoreError, KV_MIN_TTL_SECONDS};
-use futures_util::future::{select, Either};
-use futures_util::pin_mut;
-use std::time::Duration;
-use worker::kv::KvStore;
-use worker::{
-    console_warn, event, AbortController, Context, Delay, Env, Fetch, Headers, Method as WorkerMethod,
-    Request, RequestInit, Response,
-};
+use js_sys::futures::JsFuture;
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-/// Settings read from the Worker's bindings, vars and secrets.
-struct EnvSettings<'a>(&'a Env);
+#[wasm_bindgen]
+extern "C" {
+    /// A Workers KV namespace binding (`env.CONFIGURE_KV`).
+    type KvNamespace;
+    /// `get(key)`: the value as text, or null.
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(this: &KvNamespace, key: &str, value: &str, options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn delete(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+
+    /// The global `fetch`.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
+    type FetchResponse;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &FetchResponse) -> u16;
+    #[wasm_bindgen(method, catch)]
+    fn text(this: &FetchResponse) -> Result<Promise, JsValue>;
+
+    type AbortSignal;
+    /// A signal that aborts after `ms` with a `TimeoutError`.
+    #[wasm_bindgen(static_method_of = AbortSignal)]
+    fn timeout(ms: f64) -> AbortSignal;
+
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(message: &str);
+}
+
+/// Answers one request: the JS entry passes the method, the URL, the
+/// headers packed as `http::pack_headers` does, the body (for methods that
+/// carry one) and the Worker's `env`; the answer is `[status, packed
+/// headers, body or null]`. Never rejects for a request's sake: every
+/// failure is an answer (a trap is the entry's to handle).
+#[wasm_bindgen(js_name = handleRequest)]
+pub async fn handle_request(
+    method: String,
+    url: String,
+    headers: String,
+    body: Option<Vec<u8>>,
+    body_unreadable: bool,
+    env: JsValue,
+) -> Array {
+    let settings = EnvSettings(&env);
+    let config = config_for(&env, &settings);
+    let store = binding(&env, "CONFIGURE_KV").map(|kv| KvAdapter(kv.unchecked_into()));
+    let api = api_for(&config);
+    let limiter = binding(&env, "CONFIGURE_RATE_LIMITER").map(RateLimiterAdapter);
+    let app = App {
+        settings: &settings,
+        config: &config,
+        store: store.as_ref(),
+        api: api.as_ref(),
+        limiter: limiter.as_ref(),
+        now_ms: js_sys::Date::now() as u64,
+        log: &ConsoleLog,
+    };
+    let response = match core_request(&method, &url, &headers, body, body_unreadable) {
+        Ok(request) => app.handle(&request).await,
+        Err(error) => error.into_response(),
+    };
+    answer(&response)
+}
+
+fn core_request(
+    method: &str,
+    url: &str,
+    headers: &str,
+    body: Option<Vec<u8>>,
+    body_unreadable: bool,
+) -> Result<HttpRequest, crate::EdgeError> {
+    let mut request = HttpRequest::new(method, url)
+        .ok_or_else(|| crate::EdgeError::malformed("The request URL could not be read."))?;
+    // A body that could not be read is the client's fault (a broken upload).
+    if body_unreadable {
+        return Err(crate::EdgeError::malformed("The request body could not be read."));
+    }
+    request.headers = unpack_headers(headers);
+    request.body = body.unwrap_or_default();
+    Ok(request)
+}
+
+fn answer(response: &HttpResponse) -> Array {
+    let body = if response.body.is_empty() {
+        JsValue::NULL
+    } else {
+        Uint8Array::from(response.body.as_slice()).into()
+    };
+    Array::of3(&JsValue::from(response.status), &JsValue::from_str(&pack_headers(&response.headers)), &body)
+}
+
+/// `env[name]` when it is an object (a binding), else None.
+fn binding(env: &JsValue, name: &str) -> Option<JsValue> {
+    Reflect::get(env, &JsValue::from_str(name)).ok().filter(|value| value.is_object())
+}
+
+/// Settings read from the Worker's vars and secrets (both plain strings).
+struct EnvSettings<'a>(&'a JsValue);
 
 impl SettingSource for EnvSettings<'_> {
     fn text(&self, name: &str) -> Option<String> {
-        // Vars and secrets are both plain string bindings at runtime.
-        self.0.var(name).ok().map(|value| value.to_string())
+        Reflect::get(self.0, &JsValue::from_str(name)).ok().and_then(|value| value.as_string())
     }
 
     fn has_binding(&self, name: &str) -> bool {
-        match name {
-            "CONFIGURE_RATE_LIMITER" => self.0.rate_limiter(name).is_ok(),
-            _ => self.0.kv(name).is_ok(),
-        }
+        binding(self.0, name).is_some()
     }
 }
 
-/// The `RateLimit` port over the Workers Rate Limiting binding, called
-/// directly (`limit({key})` → `{success}`) rather than through
-/// `worker::RateLimiter::limit`, whose serde-wasm-bindgen round trip costs
-/// ~15 KB of wasm.
-struct RateLimiterAdapter(worker::RateLimiter);
+/// The `RateLimit` port over the Workers Rate Limiting binding:
+/// `limit({key})` → `{success}`.
+struct RateLimiterAdapter(JsValue);
 
 impl RateLimit for RateLimiterAdapter {
     async fn allow(&self, key: &str) -> Result<bool, String> {
-        use js_sys::{Function, Object, Promise, Reflect};
-        use wasm_bindgen::{JsCast, JsValue};
-        let binding: &JsValue = self.0.as_ref();
-        let limit: Function = Reflect::get(binding, &JsValue::from_str("limit"))
-            .map_err(|_| "no limit method".to_owned())?
-            .dyn_into()
-            .map_err(|_| "limit is not a function".to_owned())?;
+        let limit: js_sys::Function = Reflect::get(&self.0, &JsValue::from_str("limit"))
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| "the rate limiter has no limit method".to_owned())?;
         let options = Object::new();
         Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key))
             .map_err(|_| "options".to_owned())?;
         let promise: Promise =
-            limit.call1(binding, &options).map_err(|_| "limit threw".to_owned())?.unchecked_into();
-        let outcome =
-            js_sys::futures::JsFuture::from(promise).await.map_err(|_| "limit failed".to_owned())?;
+            limit.call1(&self.0, &options).map_err(|_| "limit threw".to_owned())?.unchecked_into();
+        let outcome = JsFuture::from(promise).await.map_err(|_| "limit failed".to_owned())?;
         Ok(Reflect::get(&outcome, &JsValue::from_str("success"))
             .ok()
             .and_then(|v| v.as_bool())
@@ -70,74 +160,90 @@ struct ConsoleLog;
 
 impl Log for ConsoleLog {
     fn warn(&self, message: &str) {
-        console_warn!("configure-edge: {}", message);
+        console_warn(&format!("configure-edge: {message}"));
     }
 }
 
-/// The `Store` port over Workers KV.
-struct KvAdapter(KvStore);
+/// The text of a thrown JS value, for logs: its `message`, else a fixed word.
+fn js_message(error: &JsValue) -> String {
+    Reflect::get(error, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
 
-fn kv_error(operation: &'static str, error: impl std::fmt::Display) -> StoreError {
-    StoreError { operation, detail: error.to_string() }
+/// The `Store` port over Workers KV.
+struct KvAdapter(KvNamespace);
+
+fn kv_error(operation: &'static str, error: &JsValue) -> StoreError {
+    StoreError { operation, detail: js_message(error) }
 }
 
 impl Store for KvAdapter {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.0.get(key).text().await.map_err(|e| kv_error("get", e))
+        let promise = self.0.get(key).map_err(|e| kv_error("get", &e))?;
+        let value = JsFuture::from(promise).await.map_err(|e| kv_error("get", &e))?;
+        Ok(value.as_string())
     }
 
     async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
-        // Bytes, not `put(&str)`: that goes through serde-wasm-bindgen, which
-        // costs ~15 KB of wasm; KV keeps bytes and `get().text()` reads them back.
-        let mut put = self.0.put_bytes(key, value.as_bytes()).map_err(|e| kv_error("put", e))?;
-        if let Some(ttl) = ttl_seconds {
-            put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECONDS));
-        }
-        put.execute().await.map_err(|e| kv_error("put", e))
+        let options = match ttl_seconds {
+            Some(ttl) => {
+                let options = Object::new();
+                let ttl = ttl.max(KV_MIN_TTL_SECONDS) as f64;
+                Reflect::set(&options, &JsValue::from_str("expirationTtl"), &JsValue::from_f64(ttl))
+                    .map_err(|e| kv_error("put", &e))?;
+                options.into()
+            }
+            None => JsValue::UNDEFINED,
+        };
+        let promise = self.0.put(key, value, &options).map_err(|e| kv_error("put", &e))?;
+        JsFuture::from(promise).await.map_err(|e| kv_error("put", &e))?;
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(key).await.map_err(|e| kv_error("delete", e))
+        let promise = self.0.delete(key).map_err(|e| kv_error("delete", &e))?;
+        JsFuture::from(promise).await.map_err(|e| kv_error("delete", &e))?;
+        Ok(())
     }
 }
 
-/// The `HttpTransport` port over `fetch`, with an abort after the timeout.
+/// The `HttpTransport` port over `fetch`, aborted by `AbortSignal.timeout`
+/// (which also covers reading the body).
 struct FetchTransport;
 
 impl FetchTransport {
-    async fn fetch(request: &ApiRequest, signal: &worker::AbortSignal) -> worker::Result<ApiResponse> {
-        let headers = Headers::new();
+    async fn fetch(request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, JsValue> {
+        let headers = Object::new();
         for (name, value) in &request.headers {
-            headers.set(name, value)?;
+            Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value))?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(WorkerMethod::from(request.method.to_owned())).with_headers(headers);
+        let init = Object::new();
+        Reflect::set(&init, &JsValue::from_str("method"), &JsValue::from_str(request.method))?;
+        Reflect::set(&init, &JsValue::from_str("headers"), &headers)?;
         if let Some(body) = &request.body {
-            init.with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+            Reflect::set(&init, &JsValue::from_str("body"), &JsValue::from_str(body))?;
         }
-        let outgoing = Request::new_with_init(&request.url, &init)?;
-        let mut response = Fetch::Request(outgoing).send_with_signal(signal).await?;
-        let status = response.status_code();
-        let body = response.text().await?;
+        Reflect::set(&init, &JsValue::from_str("signal"), &AbortSignal::timeout(timeout_ms as f64))?;
+        let response: FetchResponse =
+            JsFuture::from(global_fetch(&request.url, &init)?).await?.unchecked_into();
+        let status = response.status();
+        let body = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
         Ok(ApiResponse { status, body })
     }
 }
 
 impl HttpTransport for FetchTransport {
     async fn send(&self, request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, TransportError> {
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let call = Self::fetch(request, &signal);
-        let timer = Delay::from(Duration::from_millis(timeout_ms));
-        pin_mut!(call, timer);
-        match select(call, timer).await {
-            Either::Left((Ok(response), _)) => Ok(response),
-            Either::Left((Err(error), _)) => Err(TransportError::Network(error.to_string())),
-            Either::Right(((), _)) => {
-                controller.abort();
-                Err(TransportError::Timeout)
+        Self::fetch(request, timeout_ms).await.map_err(|error| {
+            let name = Reflect::get(&error, &JsValue::from_str("name")).ok().and_then(|n| n.as_string());
+            match name.as_deref() {
+                Some("TimeoutError") | Some("AbortError") => TransportError::Timeout,
+                _ => TransportError::Network(js_message(&error)),
             }
-        }
+        })
     }
 }
 
@@ -158,7 +264,7 @@ fn api_for(config: &Config) -> Option<HttpConfigureApi<FetchTransport>> {
 
 /// A parsed configuration with what it was parsed from: the `env` object and
 /// the raw setting values.
-type CachedConfig = (wasm_bindgen::JsValue, Vec<Option<String>>, std::rc::Rc<Config>);
+type CachedConfig = (JsValue, Vec<Option<String>>, Rc<Config>);
 
 thread_local! {
     /// The parsed settings of this isolate, with the `env` object and the raw
@@ -170,152 +276,119 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-fn config_for(env: &Env, settings: &EnvSettings) -> std::rc::Rc<Config> {
-    let env_js: &wasm_bindgen::JsValue = env.as_ref();
+fn config_for(env: &JsValue, settings: &EnvSettings) -> Rc<Config> {
     let same_env = CONFIG.with(|cache| {
-        cache
-            .borrow()
-            .as_ref()
-            .filter(|(seen, _, _)| js_sys::Object::is(seen, env_js))
-            .map(|(_, _, c)| c.clone())
+        cache.borrow().as_ref().filter(|(seen, _, _)| Object::is(seen, env)).map(|(_, _, c)| c.clone())
     });
     if let Some(config) = same_env {
         return config;
     }
-    let raw: Vec<Option<String>> = crate::settings::SETTINGS
-        .iter()
-        .filter(|s| s.kind != crate::settings::SettingKind::Binding)
-        .map(|s| settings.text(s.name))
-        .collect();
+    let raw: Vec<Option<String>> =
+        SETTINGS.iter().filter(|s| s.kind != SettingKind::Binding).map(|s| settings.text(s.name)).collect();
     CONFIG.with(|cache| {
         let mut cache = cache.borrow_mut();
         let config = match cache.as_ref() {
             Some((_, seen, config)) if *seen == raw => config.clone(),
-            _ => std::rc::Rc::new(Config::from_source(settings)),
+            _ => Rc::new(Config::from_source(settings)),
         };
-        *cache = Some((env_js.clone(), raw, config.clone()));
+        *cache = Some((env.clone(), raw, config.clone()));
         config
     })
-}
-
-#[event(fetch)]
-pub async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let settings = EnvSettings(&env);
-    let config = config_for(&env, &settings);
-    let store = env.kv("CONFIGURE_KV").ok().map(KvAdapter);
-    let api = api_for(&config);
-    let limiter = env.rate_limiter("CONFIGURE_RATE_LIMITER").ok().map(RateLimiterAdapter);
-    let app = App {
-        settings: &settings,
-        config: &config,
-        store: store.as_ref(),
-        api: api.as_ref(),
-        limiter: limiter.as_ref(),
-        now_ms: js_sys::Date::now() as u64,
-        log: &ConsoleLog,
-    };
-    let response = match into_core_request(request).await {
-        Ok(core_request) => app.handle(&core_request).await,
-        Err(error) => error.into_response(),
-    };
-    into_worker_response(response)
-}
-
-async fn into_core_request(mut request: Request) -> Result<HttpRequest, crate::EdgeError> {
-    let method = request.inner().method();
-    let url = request.inner().url();
-    let mut core = HttpRequest::new(&method, &url)
-        .ok_or_else(|| crate::EdgeError::malformed("The request URL could not be read."))?;
-    for (name, value) in request.headers().entries() {
-        core.headers.push((name, value));
-    }
-    // Only methods that carry a body are read; a body that cannot be read is
-    // the client's fault (a broken upload), never a panic.
-    if matches!(core.method, Method::Post | Method::Put | Method::Patch | Method::Delete) {
-        core.body = request
-            .bytes()
-            .await
-            .map_err(|_| crate::EdgeError::malformed("The request body could not be read."))?;
-    }
-    Ok(core)
-}
-
-fn into_worker_response(response: HttpResponse) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        headers.append(name, value)?;
-    }
-    let body =
-        if response.body.is_empty() { Response::empty()? } else { Response::from_bytes(response.body)? };
-    Ok(body.with_status(response.status).with_headers(headers))
 }
 
 #[cfg(test)]
 mod tests {
     //! Run by `cargo test --target wasm32-unknown-unknown` in Node
-    //! (wasm-bindgen-test): the translation both ways, with real
-    //! `Request`/`Response` objects.
+    //! (wasm-bindgen-test): the export end to end, with JS objects for `env`.
     use super::*;
-    use crate::error::EdgeError;
     use wasm_bindgen_test::wasm_bindgen_test;
-    use worker::{Method as WorkerMethod, RequestInit};
+
+    fn env_with(entries: &[(&str, &JsValue)]) -> JsValue {
+        let env = Object::new();
+        for (name, value) in entries {
+            Reflect::set(&env, &JsValue::from_str(name), value).unwrap();
+        }
+        env.into()
+    }
+
+    fn parts(answer: &Array) -> (u16, Vec<(String, String)>, Option<String>) {
+        let status = answer.get(0).as_f64().unwrap() as u16;
+        let headers = unpack_headers(&answer.get(1).as_string().unwrap());
+        let body = answer.get(2);
+        let body = (!body.is_null()).then(|| String::from_utf8(Uint8Array::new(&body).to_vec()).unwrap());
+        (status, headers, body)
+    }
 
     #[wasm_bindgen_test]
-    async fn error_answer_keeps_status_headers_and_json_body() {
-        let answer = EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }.into_response();
-        let mut response = into_worker_response(answer).unwrap();
-        assert_eq!(response.status_code(), 405);
-        assert_eq!(response.headers().get("allow").unwrap().as_deref(), Some("GET, HEAD"));
-        assert_eq!(
-            response.headers().get("content-type").unwrap().as_deref(),
-            Some("application/json; charset=utf-8")
-        );
-        let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    async fn wrong_method_answers_405_with_allow_and_json() {
+        let answer = handle_request(
+            "DELETE".into(),
+            "https://edge.example/healthz".into(),
+            String::new(),
+            None,
+            false,
+            env_with(&[]),
+        )
+        .await;
+        let (status, headers, body) = parts(&answer);
+        assert_eq!(status, 405);
+        assert!(headers.contains(&("allow".to_owned(), "GET, HEAD".to_owned())));
+        let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
         assert_eq!(body["error"]["code"], "method_not_allowed");
     }
 
     #[wasm_bindgen_test]
-    async fn empty_answer_has_no_body() {
-        let mut response = into_worker_response(HttpResponse::empty(204)).unwrap();
-        assert_eq!(response.status_code(), 204);
-        assert_eq!(response.text().await.unwrap(), "");
+    async fn unreadable_body_is_a_400() {
+        let answer = handle_request(
+            "POST".into(),
+            "https://edge.example/v1/journeys".into(),
+            "content-type\napplication/json\n".into(),
+            None,
+            true,
+            env_with(&[]),
+        )
+        .await;
+        assert_eq!(parts(&answer).0, 400);
     }
 
     #[wasm_bindgen_test]
-    async fn request_translation_keeps_method_path_query_headers_and_body() {
-        let headers = Headers::new();
-        headers.set("Content-Type", "application/json").unwrap();
-        headers.set("X-Custom", "v").unwrap();
-        let mut init = RequestInit::new();
-        init.with_method(WorkerMethod::Post)
-            .with_headers(headers)
-            .with_body(Some(wasm_bindgen::JsValue::from_str("{\"a\":1}")));
-        let request = Request::new_with_init("https://edge.example/v1/x%20y?q=1&r=%ZZ", &init).unwrap();
-        let core = into_core_request(request).await.unwrap();
-        assert_eq!(core.method, Method::Post);
-        assert_eq!(core.path, "/v1/x%20y");
-        assert_eq!(core.query, "q=1&r=%ZZ");
-        assert_eq!(core.header("content-type"), Some("application/json"));
-        assert_eq!(core.header("X-CUSTOM"), Some("v"));
-        assert_eq!(core.body, b"{\"a\":1}");
+    async fn healthz_reads_settings_and_bindings_from_env() {
+        // A KV binding is any object; /healthz only reports it.
+        let kv: JsValue = Object::new().into();
+        let env = env_with(&[("CONFIGURE_KV", &kv), ("CONFIGURE_AGENT", &JsValue::from_str("edge-test"))]);
+        let answer = handle_request(
+            "GET".into(),
+            "https://edge.example/healthz".into(),
+            String::new(),
+            None,
+            false,
+            env,
+        )
+        .await;
+        let (status, _, body) = parts(&answer);
+        let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["version"], crate::app::VERSION);
     }
 
     #[wasm_bindgen_test]
-    async fn core_answers_the_same_under_wasm() {
-        let settings = std::collections::BTreeMap::<String, String>::new();
-        let config = Config::from_source(&settings);
-        let app: App<'_, KvAdapter, HttpConfigureApi<FetchTransport>, RateLimiterAdapter> = App {
-            settings: &settings,
-            config: &config,
-            store: None,
-            api: None,
-            limiter: None,
-            now_ms: 0,
-            log: &ConsoleLog,
-        };
-        let request = HttpRequest::new("DELETE", "https://edge.example/healthz").unwrap();
-        let response = app.handle(&request).await;
-        assert_eq!(response.status, 405);
-        assert_eq!(response.header("Allow"), Some("GET, HEAD"));
+    async fn kv_adapter_round_trips_through_a_js_namespace() {
+        // A stand-in namespace in plain JS with the Workers KV method shapes.
+        let make = js_sys::Function::new_no_args(
+            "const m = new Map(); return { \
+               get: async (k) => m.has(k) ? m.get(k) : null, \
+               put: async (k, v, o) => { m.set(k, v); m.ttl = o && o.expirationTtl; }, \
+               delete: async (k) => { m.delete(k); }, m };",
+        );
+        let namespace = make.call0(&JsValue::NULL).unwrap();
+        let store = KvAdapter(namespace.clone().unchecked_into());
+        assert_eq!(store.get("k").await.unwrap(), None);
+        store.put("k", "välue", Some(5)).await.unwrap();
+        assert_eq!(store.get("k").await.unwrap().as_deref(), Some("välue"));
+        let map = Reflect::get(&namespace, &JsValue::from_str("m")).unwrap();
+        // TTLs below KV's minimum are raised to it.
+        assert_eq!(Reflect::get(&map, &JsValue::from_str("ttl")).unwrap().as_f64(), Some(60.0));
+        store.delete("k").await.unwrap();
+        assert_eq!(store.get("k").await.unwrap(), None);
     }
 }

@@ -24,7 +24,7 @@ export function crateVersion() {
  * `persist` is a directory for KV that outlives the instance.
  */
 export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {}) {
-  for (const file of ["build/index.js", "build/index_bg.wasm", "build/worker/shim.mjs"]) {
+  for (const file of ["build/index.js", "build/index_bg.wasm"]) {
     if (!fs.existsSync(path.join(ROOT, file))) {
       throw new Error(`${file} is missing: run \`make build\` (make test does it) first`);
     }
@@ -32,7 +32,6 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {})
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: [
-        { type: "ESModule", path: path.join(ROOT, "build/worker/shim.mjs") },
         { type: "ESModule", path: path.join(ROOT, "build/index.js") },
         { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
       ],

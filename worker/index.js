@@ -1,0 +1,52 @@
+// The Worker's entry (wrangler's `main` is its bundle, build/index.js). It
+// hands each request to the wasm core in one call (`handleRequest`, in
+// src/worker.rs) and turns the answer back into a Response; all routing and
+// rules live in Rust. `scripts/build-worker.sh` bundles it with the
+// wasm-bindgen glue; the .wasm stays a separate module (CompiledWasm).
+import wasmModule from "./index_bg.wasm";
+import { initSync, handleRequest, __wbg_reset_state } from "../build/bindgen/index.js";
+
+initSync({ module: wasmModule });
+
+// Methods whose body the core reads; others are never buffered.
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+// EdgeError::Internal's answer (src/error.rs), for a trap in the wasm.
+const INTERNAL_ERROR =
+  '{"ok":false,"error":{"code":"internal_error","message":"The Worker failed to answer; try again."}}';
+
+export default {
+  async fetch(request, env) {
+    // Headers cross as one string, `name LF value LF …` (http::unpack_headers).
+    let headers = "";
+    for (const [name, value] of request.headers) headers += `${name}\n${value}\n`;
+    let body;
+    let bodyUnreadable = false;
+    if (BODY_METHODS.has(request.method)) {
+      try {
+        body = new Uint8Array(await request.arrayBuffer());
+      } catch {
+        bodyUnreadable = true;
+      }
+    }
+    let answer;
+    try {
+      answer = await handleRequest(request.method, request.url, headers, body, bodyUnreadable, env);
+    } catch (error) {
+      // Only a trap gets here (a panic: the core answers every failure
+      // itself). A trapped instance is unusable: the next request gets a
+      // fresh one.
+      console.error("configure-edge: the Worker trapped", error);
+      if (error instanceof WebAssembly.RuntimeError) __wbg_reset_state();
+      return new Response(INTERNAL_ERROR, {
+        status: 500,
+        headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+      });
+    }
+    const [status, packedHeaders, responseBody] = answer;
+    const responseHeaders = new Headers();
+    const parts = packedHeaders.split("\n");
+    for (let i = 0; i + 1 < parts.length; i += 2) responseHeaders.append(parts[i], parts[i + 1]);
+    return new Response(responseBody, { status, headers: responseHeaders });
+  },
+};
