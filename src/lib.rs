@@ -30,6 +30,7 @@ pub mod error;
 pub mod flows;
 pub mod http;
 pub mod http_url;
+pub mod json_fields;
 pub mod log;
 pub mod pages;
 pub mod ratelimit;

@@ -15,9 +15,10 @@
 //! token, subject or journey id is stored in plain text. A record of an
 //! unknown version or that does not open is treated as absent (and logged).
 
+use crate::json_fields::Fields;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// The record version this code writes and reads.
@@ -57,7 +58,7 @@ pub fn setup_key(kind: &str, url: &str, version: &str) -> String {
 /// A web sign-in in progress: first as a one-time ticket, then as the
 /// state bound to the browser. The subject is sealed; `return_after` is an
 /// allowlisted URL of the app (or none: the Worker's linked page).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebSignInRecord {
     pub v: u32,
@@ -71,7 +72,7 @@ pub struct WebSignInRecord {
 /// A "Continue with Configure" login in progress: the PKCE verifier
 /// (sealed) and where to send the browser afterwards (allowlisted when the
 /// login started, checked again at the end).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthStateRecord {
     pub v: u32,
@@ -83,7 +84,7 @@ pub struct OAuthStateRecord {
 }
 
 /// A registration done with Configure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetupRecord {
     pub v: u32,
@@ -92,7 +93,7 @@ pub struct SetupRecord {
 }
 
 /// A pending message sign-in: which subject the completion links.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JourneyRecord {
     pub v: u32,
@@ -104,7 +105,7 @@ pub struct JourneyRecord {
 }
 
 /// How a link came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkSource {
     /// The completion webhook of a message journey.
@@ -130,7 +131,7 @@ impl LinkSource {
 }
 
 /// A subject's linked Configure token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkRecord {
     pub v: u32,
@@ -149,17 +150,84 @@ pub struct LinkRecord {
     pub expires_at: Option<String>,
 }
 
+/// A record read back from its stored JSON (json_fields.rs: why not serde's
+/// derive). `v` is checked by `parse_record` before this is called.
+pub trait Record: Sized {
+    fn from_fields(fields: &Fields) -> Option<Self>;
+}
+
 /// Parses a stored record of the current version; anything else is `None`.
-pub fn parse_record<T: for<'de> Deserialize<'de>>(text: &str) -> Option<T> {
-    #[derive(Deserialize)]
-    struct Version {
-        v: u32,
-    }
-    let version: Version = serde_json::from_str(text).ok()?;
-    if version.v != RECORD_VERSION {
+pub fn parse_record<T: Record>(text: &str) -> Option<T> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let fields = Fields::of(&value)?;
+    if fields.number("v")? != u64::from(RECORD_VERSION) {
         return None;
     }
-    serde_json::from_str(text).ok()
+    T::from_fields(&fields)
+}
+
+impl Record for WebSignInRecord {
+    fn from_fields(f: &Fields) -> Option<Self> {
+        Some(WebSignInRecord {
+            v: RECORD_VERSION,
+            sealed_subject: f.text("sealedSubject")?,
+            return_after: f.optional_text("returnAfter")?,
+            created_at: f.number("createdAt")?,
+            expires_at: f.number("expiresAt")?,
+        })
+    }
+}
+
+impl Record for OAuthStateRecord {
+    fn from_fields(f: &Fields) -> Option<Self> {
+        Some(OAuthStateRecord {
+            v: RECORD_VERSION,
+            sealed_verifier: f.text("sealedVerifier")?,
+            return_after: f.optional_text("returnAfter")?,
+            created_at: f.number("createdAt")?,
+            expires_at: f.number("expiresAt")?,
+        })
+    }
+}
+
+impl Record for SetupRecord {
+    fn from_fields(f: &Fields) -> Option<Self> {
+        Some(SetupRecord { v: RECORD_VERSION, kind: f.text("kind")?, registered_at: f.text("registeredAt")? })
+    }
+}
+
+impl Record for JourneyRecord {
+    fn from_fields(f: &Fields) -> Option<Self> {
+        Some(JourneyRecord {
+            v: RECORD_VERSION,
+            sealed_subject: f.text("sealedSubject")?,
+            created_at: f.number("createdAt")?,
+            expires_at: f.number("expiresAt")?,
+        })
+    }
+}
+
+impl LinkSource {
+    fn parse(text: &str) -> Option<LinkSource> {
+        [LinkSource::Webhook, LinkSource::PhoneRecognition, LinkSource::Callback, LinkSource::OAuth]
+            .into_iter()
+            .find(|source| source.as_str() == text)
+    }
+}
+
+impl Record for LinkRecord {
+    fn from_fields(f: &Fields) -> Option<Self> {
+        Some(LinkRecord {
+            v: RECORD_VERSION,
+            user_id: f.text("userId")?,
+            agent: f.text("agent")?,
+            sealed_token: f.text("sealedToken")?,
+            linked_at: f.text("linkedAt")?,
+            source: LinkSource::parse(&f.text("source")?)?,
+            sealed_refresh_token: f.optional_text("sealedRefreshToken")?,
+            expires_at: f.optional_text("expiresAt")?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -195,5 +263,54 @@ mod tests {
         assert_eq!(parse_record::<LinkRecord>("{}"), None);
         assert_eq!(parse_record::<LinkRecord>("not json"), None);
         assert_eq!(parse_record::<LinkRecord>("{\"v\":1}"), None);
+        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"webhook\"", "\"other\"")), None);
+        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":1", "\"v\":1.0")), None);
+    }
+
+    #[test]
+    fn every_record_reads_back_what_was_written() {
+        fn round_trip<T: Serialize + Record + PartialEq + std::fmt::Debug>(record: T) {
+            let text = serde_json::to_string(&record).unwrap();
+            assert_eq!(parse_record::<T>(&text), Some(record), "{text}");
+        }
+        for source in
+            [LinkSource::Webhook, LinkSource::PhoneRecognition, LinkSource::Callback, LinkSource::OAuth]
+        {
+            round_trip(LinkRecord {
+                v: 1,
+                user_id: "u".into(),
+                agent: "a".into(),
+                sealed_token: "k1.t".into(),
+                linked_at: "2026-01-01T00:00:00.000Z".into(),
+                source,
+                sealed_refresh_token: Some("k1.r".into()),
+                expires_at: Some("2026-01-01T01:00:00.000Z".into()),
+            });
+        }
+        for return_after in [None, Some("https://app.example/x".to_owned())] {
+            round_trip(WebSignInRecord {
+                v: 1,
+                sealed_subject: "k1.s".into(),
+                return_after: return_after.clone(),
+                created_at: 1,
+                expires_at: 2,
+            });
+            round_trip(OAuthStateRecord {
+                v: 1,
+                sealed_verifier: "k1.p".into(),
+                return_after,
+                created_at: 3,
+                expires_at: 4,
+            });
+        }
+        round_trip(SetupRecord {
+            v: 1,
+            kind: "sso".into(),
+            registered_at: "2026-01-01T00:00:00.000Z".into(),
+        });
+        round_trip(JourneyRecord { v: 1, sealed_subject: "k1.s".into(), created_at: 5, expires_at: 6 });
+        // Records written with an explicit null for an optional field read as absent.
+        let text = r#"{"v":1,"sealedSubject":"k1.s","returnAfter":null,"createdAt":1,"expiresAt":2}"#;
+        assert_eq!(parse_record::<WebSignInRecord>(text).unwrap().return_after, None);
     }
 }
