@@ -26,8 +26,12 @@ const ROUND_MS = QUICK ? 150 : 400;
 const ROUNDS = QUICK ? 3 : 7;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 100 : 400));
 const IN_FLIGHT = 8;
+// The Worker part: measured rounds per route and Worker, and the warm-up.
+const TRIALS = QUICK ? 1 : 3;
+const WARMUP_REQUESTS = QUICK ? 50 : 200;
 const table = [];
 const row = (part, what, oursValue, referenceValue, ratio, note = "") => table.push({ part, what, ours: oursValue, reference: referenceValue, ratio, note });
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const fmt = (n, digits = 0) => Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 // ---------- 1. helpers ----------
@@ -49,7 +53,6 @@ function compare(a, b) {
     ra.push(rate(a));
     rb.push(rate(b));
   }
-  const median = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   return [median(ra), median(rb)];
 }
 
@@ -188,13 +191,13 @@ async function pool(tasks, limit) {
 
 const json = (body) => ({ method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` }, body: JSON.stringify(body) });
 
-/** Per route: a setup that returns `REQUESTS` request thunks, each expected to answer `status`. */
+/** Per route: a setup that returns `n` request thunks, each expected to answer `status`. */
 const routes = {
   "completion webhook": {
     status: 200,
-    async setup(w) {
+    async setup(w, n) {
       const calls = [];
-      for (let i = 0; i < REQUESTS; i++) {
+      for (let i = 0; i < n; i++) {
         const { journeyId } = await (await w.fetch("/v1/journeys", json({ subject: `bench-${i}-${Math.random()}` }))).json();
         const { token, userId } = standin.issueToken();
         calls.push(() => w.fetch("/auth/configure/complete", json({ token, userId, agent: "my-agent", journeyId })));
@@ -204,19 +207,19 @@ const routes = {
   },
   "identity: stored link": {
     status: 200,
-    async setup(w) {
+    async setup(w, n) {
       const subject = `bench-stored-${Math.random()}`;
       const { journeyId } = await (await w.fetch("/v1/journeys", json({ subject }))).json();
       const { token, userId } = standin.issueToken();
       const done = await w.fetch("/auth/configure/complete", json({ token, userId, agent: "my-agent", journeyId }));
       if (done.status !== 200) throw new Error(`setup: ${done.status}`);
-      return Array.from({ length: REQUESTS }, () => () => w.fetch("/v1/identity/resolve", json({ subject })));
+      return Array.from({ length: n }, () => () => w.fetch("/v1/identity/resolve", json({ subject })));
     },
   },
   "identity: phone recognition": {
     status: 200,
-    async setup(w) {
-      return Array.from({ length: REQUESTS }, (_, i) => {
+    async setup(w, n) {
+      return Array.from({ length: n }, (_, i) => {
         const phone = `+1628555${String(i).padStart(4, "0")}`;
         standin.registerPhone(phone);
         return () => w.fetch("/v1/identity/resolve", json({ subject: `bench-phone-${i}-${Math.random()}`, phoneCandidates: [phone] }));
@@ -225,9 +228,9 @@ const routes = {
   },
   "return-code callback": {
     status: 302,
-    async setup(w) {
+    async setup(w, n) {
       const calls = [];
-      for (let i = 0; i < REQUESTS; i++) {
+      for (let i = 0; i < n; i++) {
         const { url } = await (await w.fetch("/v1/sign-ins", json({ subject: `bench-web-${i}-${Math.random()}` }))).json();
         const started = await w.fetch(new URL(url).pathname + new URL(url).search, { redirect: "manual" });
         const state = started.headers.get("set-cookie").split(";")[0].split("=")[1];
@@ -239,42 +242,69 @@ const routes = {
   },
 };
 
-async function measure(kind) {
-  const w = await startWorkerd(kind);
-  const results = {};
+/** One measured round of a route against one Worker. */
+async function round(w, route, requests) {
+  const calls = await route.setup(w, requests);
+  const latencies = [];
+  let wrong = 0;
+  const cpuBefore = cpuSeconds(w.pid);
+  const t0 = performance.now();
+  await pool(calls.map((call) => async () => {
+    const start = performance.now();
+    const response = await call();
+    await response.arrayBuffer();
+    latencies.push(performance.now() - start);
+    if (response.status !== route.status) wrong++;
+  }), IN_FLIGHT);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(w.pid) - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: latencies[Math.floor(latencies.length * 0.5)],
+    p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))],
+    rps: calls.length / seconds,
+    cpuMs: (cpu * 1000) / calls.length,
+    wrong,
+  };
+}
+
+/**
+ * Both Workers side by side: per route, one unmeasured warm-up round each
+ * (V8 compiles JS and tiers wasm up from its baseline compiler while they
+ * run), then TRIALS measured rounds, alternating ours and the reference so
+ * that drift in the machine's load hits both alike; each figure is the
+ * median of its rounds.
+ */
+async function measureBoth() {
+  const kinds = ["ours", "reference"];
+  const workers = {};
+  const results = { ours: {}, reference: {} };
   try {
+    for (const kind of kinds) workers[kind] = await startWorkerd(kind);
     for (const [name, route] of Object.entries(routes)) {
-      const calls = await route.setup(w);
-      const latencies = [];
-      let wrong = 0;
-      const cpuBefore = cpuSeconds(w.pid);
-      const t0 = performance.now();
-      await pool(calls.map((call) => async () => {
-        const start = performance.now();
-        const response = await call();
-        await response.arrayBuffer();
-        latencies.push(performance.now() - start);
-        if (response.status !== route.status) wrong++;
-      }), IN_FLIGHT);
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = cpuSeconds(w.pid) - cpuBefore;
-      latencies.sort((a, b) => a - b);
-      results[name] = {
-        p50: latencies[Math.floor(latencies.length * 0.5)],
-        p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))],
-        rps: calls.length / seconds,
-        cpuMs: (cpu * 1000) / calls.length,
-        wrong,
-      };
+      for (const kind of kinds) await round(workers[kind], route, WARMUP_REQUESTS);
+      const rounds = { ours: [], reference: [] };
+      for (let i = 0; i < TRIALS; i++) {
+        for (const kind of kinds) rounds[kind].push(await round(workers[kind], route, REQUESTS));
+      }
+      for (const kind of kinds) {
+        const of = (key) => median(rounds[kind].map((r) => r[key]));
+        results[kind][name] = {
+          p50: of("p50"),
+          p99: of("p99"),
+          rps: of("rps"),
+          cpuMs: of("cpuMs"),
+          wrong: rounds[kind].reduce((sum, r) => sum + r.wrong, 0),
+        };
+      }
     }
   } finally {
-    await w.mf.dispose();
+    for (const w of Object.values(workers)) await w.mf.dispose();
   }
   return results;
 }
 
-const oursResults = await measure("ours");
-const refResults = await measure("reference");
+const { ours: oursResults, reference: refResults } = await measureBoth();
 for (const name of Object.keys(routes)) {
   const o = oursResults[name];
   const r = refResults[name];
@@ -316,4 +346,4 @@ console.log("\nratio: above 1 means configure-edge is better (faster, smaller, f
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const c of cells) console.log(line(c));
-console.log(`\nmachine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}; Node ${process.version}; ${REQUESTS} requests per route, ${IN_FLIGHT} in flight`);
+console.log(`\nmachine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}; Node ${process.version}; workerd: ${WARMUP_REQUESTS} warm-up requests, then ${TRIALS} alternating rounds of ${REQUESTS} requests per route and Worker (medians), ${IN_FLIGHT} in flight`);

@@ -296,7 +296,7 @@ pub fn runtime_id(prefix: &str) -> String {
 
 /// `ensureSsoCallback`'s explanation of a failed registration (`failureReason`).
 pub fn redirect_failure_reason(status: u16, body: &str, client_id: &str) -> String {
-    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let parsed: Value = serde_json::from_slice(body.as_bytes()).unwrap_or(Value::Null);
     let text =
         |value: Option<&Value>| value.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let detail = text(parsed.get("error_description"))
@@ -346,7 +346,7 @@ fn is_true(object: &Map<String, Value>, key: &str) -> bool {
 
 /// The SDK's `ConfigureError.fromResponse` for a non-2xx answer.
 pub fn error_from_response(status: u16, body: &str) -> ConfigureError {
-    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Object(Map::new()));
+    let parsed: Value = serde_json::from_slice(body.as_bytes()).unwrap_or(Value::Object(Map::new()));
     let error = parsed.get("error");
     if let Some(Value::Object(err)) = error {
         if let (Some(Value::String(kind)), Some(Value::String(code))) = (err.get("type"), err.get("code")) {
@@ -400,7 +400,7 @@ pub fn answer_object(response: &ApiResponse) -> Result<Map<String, Value>, Confi
     if !(200..300).contains(&response.status) {
         return Err(error_from_response(response.status, &response.body));
     }
-    match serde_json::from_str::<Value>(&response.body) {
+    match serde_json::from_slice::<Value>(response.body.as_bytes()) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(ConfigureError::new(ErrorCode::NetworkError, "Configure answered with malformed JSON")
             .with_status(response.status)),
@@ -571,7 +571,7 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
             )
             .with_status(response.status));
         }
-        let body: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_slice(response.body.as_bytes()).unwrap_or(Value::Null);
         let redirect_uris = body
             .get("redirect_uris")
             .and_then(Value::as_array)

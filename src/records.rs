@@ -158,7 +158,9 @@ pub trait Record: Sized {
 
 /// Parses a stored record of the current version; anything else is `None`.
 pub fn parse_record<T: Record>(text: &str) -> Option<T> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    // from_slice everywhere (not from_str): each reader type is a whole
+    // second copy of serde_json's parser in the wasm.
+    let value: serde_json::Value = serde_json::from_slice(text.as_bytes()).ok()?;
     let fields = Fields::of(&value)?;
     if fields.number("v")? != u64::from(RECORD_VERSION) {
         return None;
