@@ -147,7 +147,8 @@ async function startWorkerd(kind) {
       modules: modulesOf(kind),
       modulesRoot: kind === "ours" ? oursOut : refOut,
       compatibilityDate: "2026-11-17",
-      compatibilityFlags: kind === "ours" ? [] : ["nodejs_compat"],
+      // Both use node:crypto (ours for sealing and hashing, src/crypto.rs).
+      compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["CONFIGURE_KV"],
       bindings: vars,
       host: "127.0.0.1",

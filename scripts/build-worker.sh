@@ -49,7 +49,7 @@ rm -rf build/bindgen
   -o build/index_bg.wasm build/bindgen/index_bg.wasm
 # The entry and the glue in one minified module; the .wasm stays an import
 # (wrangler and Miniflare load it as CompiledWasm).
-"$ESBUILD_BIN" worker/index.js --bundle --format=esm --minify --external:*.wasm \
+"$ESBUILD_BIN" worker/index.js --bundle --format=esm --minify --external:*.wasm --external:node:* \
   --outfile=build/index.js --log-level=warning
 rm -rf build/worker build/package.json
 printf '%s\n' "$hash" > "$stamp"

@@ -1,10 +1,10 @@
 //! The agent API's bearer check: `Authorization: Bearer <secret>`, compared
 //! in constant time (over SHA-256 digests, so the length does not leak either).
 
+use crate::crypto::sha256;
 use crate::error::EdgeError;
 use crate::http::HttpRequest;
 use crate::settings::Secret;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError> {
@@ -16,7 +16,7 @@ pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError
         })
         .ok_or(EdgeError::Unauthorized)?;
     let matches: bool =
-        Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(secret.expose().as_bytes())).into();
+        sha256(presented.as_bytes())[..].ct_eq(&sha256(secret.expose().as_bytes())[..]).into();
     if matches {
         Ok(())
     } else {

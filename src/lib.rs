@@ -26,6 +26,7 @@ pub mod body;
 pub mod config;
 pub mod cookies;
 pub mod cors;
+pub mod crypto;
 pub mod error;
 pub mod flows;
 pub mod http;

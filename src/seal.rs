@@ -6,14 +6,12 @@
 //! Keyring setting: `id:base64key[,id:base64key...]`, 32-byte keys; the
 //! first key seals new writes, every key opens.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::Aes256Gcm;
+use crate::crypto::{aes256gcm_open, aes256gcm_seal, TAG_LEN};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use std::fmt;
 
 const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 
 /// Why a keyring setting was refused. Never carries key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +63,7 @@ pub enum OpenError {
 
 struct SealingKey {
     id: String,
-    cipher: Aes256Gcm,
+    key: [u8; 32],
 }
 
 /// The sealing keys. `Debug` shows the ids only.
@@ -116,9 +114,8 @@ impl Keyring {
     pub fn parse(setting: &str) -> Result<Keyring, KeyringError> {
         let mut keys = Vec::new();
         for (index, (id, bytes)) in parse_key_list(setting)?.into_iter().enumerate() {
-            let cipher =
-                Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyringError::BadKey { index: index + 1 })?;
-            keys.push(SealingKey { id, cipher });
+            let key = bytes.try_into().map_err(|_| KeyringError::BadKey { index: index + 1 })?;
+            keys.push(SealingKey { id, key });
         }
         Ok(Keyring { keys })
     }
@@ -133,10 +130,8 @@ impl Keyring {
         let key = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealError::Randomness)?;
-        let sealed = key
-            .cipher
-            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: context.as_bytes() })
-            .map_err(|_| SealError::Cipher)?;
+        let sealed =
+            aes256gcm_seal(&key.key, &nonce, context.as_bytes(), plaintext).ok_or(SealError::Cipher)?;
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&sealed);
@@ -153,9 +148,7 @@ impl Keyring {
         let key = self.keys.iter().find(|k| k.id == id).ok_or(OpenError::UnknownKey)?;
         let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError::Malformed)?;
-        key.cipher
-            .decrypt(&nonce.into(), Payload { msg: ciphertext, aad: context.as_bytes() })
-            .map_err(|_| OpenError::Forged)
+        aes256gcm_open(&key.key, &nonce, context.as_bytes(), ciphertext).ok_or(OpenError::Forged)
     }
 
     /// Opens a sealed UTF-8 string.

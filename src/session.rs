@@ -11,14 +11,14 @@
 //! copied cookie stays valid until it expires (kept short by
 //! `CONFIGURE_EDGE_SESSION_TTL_SECONDS`).
 
+use crate::crypto::hmac_sha256;
 use crate::json_fields::Fields;
 use crate::seal::{parse_key_list, KeyringError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use std::fmt;
+use subtle::ConstantTimeEq;
 
 /// The session cookie: `__Host-` (Secure, host-only, Path=/), HttpOnly, Lax.
 pub const SESSION_COOKIE: &str = "__Host-configure-edge-session";
@@ -100,13 +100,6 @@ impl fmt::Debug for SessionKeys {
     }
 }
 
-fn mac(key: &[u8], signed: &str) -> Hmac<Sha256> {
-    // HMAC takes keys of any length; ours are always 32 bytes.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(signed.as_bytes());
-    mac
-}
-
 impl SessionKeys {
     /// Parses `id:base64key[,id:base64key...]`, 32-byte keys.
     pub fn parse(setting: &str) -> Result<SessionKeys, KeyringError> {
@@ -118,7 +111,7 @@ impl SessionKeys {
         let (id, key) = &self.keys[0];
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(session).unwrap_or_default());
         let signed = format!("{FORMAT}.{id}.{payload}");
-        let tag = URL_SAFE_NO_PAD.encode(mac(key, &signed).finalize().into_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(hmac_sha256(key, signed.as_bytes()));
         format!("{signed}.{tag}")
     }
 
@@ -133,8 +126,10 @@ impl SessionKeys {
         }
         let (_, key) = self.keys.iter().find(|(known, _)| known == id)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        // verify_slice compares in constant time.
-        mac(key, signed).verify_slice(&tag).ok()?;
+        // Compared in constant time.
+        if !bool::from(hmac_sha256(key, signed.as_bytes())[..].ct_eq(&tag[..])) {
+            return None;
+        }
         let session = EdgeSession::from_json(&URL_SAFE_NO_PAD.decode(payload).ok()?)?;
         (now_seconds < session.exp).then_some(session)
     }

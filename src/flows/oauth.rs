@@ -35,7 +35,6 @@ use crate::store::Store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::future::join;
-use sha2::{Digest, Sha256};
 
 use super::links::{store_link, NewLink};
 use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
@@ -56,7 +55,7 @@ pub fn oauth_subject(sub: &str) -> String {
 
 /// RFC 7636 S256: `base64url(sha256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(crate::crypto::sha256(verifier.as_bytes()))
 }
 
 /// What `GET /auth/configure/login` answers: where to send the browser and

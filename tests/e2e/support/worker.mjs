@@ -13,6 +13,13 @@ export function compatibilityDate() {
   return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
 }
 
+/** The compatibility flags of wrangler.toml (nodejs_compat for node:crypto). */
+export function compatibilityFlags() {
+  const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const list = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
+  return [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
 /** The crate version from Cargo.toml, which /healthz must report. */
 export function crateVersion() {
   const toml = fs.readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
@@ -37,6 +44,7 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {})
       ],
       modulesRoot: ROOT,
       compatibilityDate: compatibilityDate(),
+      compatibilityFlags: compatibilityFlags(),
       kvNamespaces: ["CONFIGURE_KV"],
       // KV that outlives the instance (miniflare 5: one persistence root).
       ...(persist ? { resourcePersistencePath: persist } : {}),
