@@ -6,8 +6,6 @@
 
 use crate::configure_error::{ConfigureError, ErrorCode};
 use crate::settings::Secret;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
@@ -231,7 +229,7 @@ impl RequestBuilder {
             headers: vec![
                 ("Content-Type", "application/x-www-form-urlencoded".to_owned()),
                 ("Accept", "application/json".to_owned()),
-                ("Authorization", format!("Basic {}", STANDARD.encode(credentials))),
+                ("Authorization", format!("Basic {}", crate::b64::encode_standard(credentials))),
             ],
             body: Some(body),
         }
@@ -290,8 +288,20 @@ pub fn runtime_id(prefix: &str) -> String {
     let _ = getrandom::fill(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    // Written out by hand: `{:02x}` would bring the formatter's padding and
+    // radix code into the Worker's wasm for this one use.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(prefix.len() + 37);
+    id.push_str(prefix);
+    id.push('_');
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(HEX[usize::from(byte >> 4)] as char);
+        id.push(HEX[usize::from(byte & 15)] as char);
+    }
+    id
 }
 
 /// `ensureSsoCallback`'s explanation of a failed registration (`failureReason`).
@@ -377,10 +387,14 @@ pub fn error_from_response(status: u16, body: &str) -> ConfigureError {
     let code = match status {
         401 | 403 => ErrorCode::AuthRequired,
         404 => ErrorCode::NotFound,
-        409 if lower.contains("commit") => ErrorCode::CommitRequired,
+        409 if crate::text::contains(&lower, "commit") => ErrorCode::CommitRequired,
         429 => ErrorCode::RateLimited,
         s if s >= 500 => ErrorCode::ServerError,
-        _ if lower.contains("not connected") || lower.contains("not linked") => ErrorCode::ToolNotConnected,
+        _ if crate::text::contains(&lower, "not connected")
+            || crate::text::contains(&lower, "not linked") =>
+        {
+            ErrorCode::ToolNotConnected
+        }
         _ => ErrorCode::InvalidInput,
     };
     ConfigureError::new(code, message).with_status(status)
@@ -584,6 +598,8 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
 
     fn builder() -> RequestBuilder {
         RequestBuilder {
@@ -666,6 +682,18 @@ mod tests {
         assert!(session.starts_with("session_") && session.len() == "session_".len() + 36, "{session}");
         assert_eq!(&session[8 + 14..8 + 15], "4", "UUID v4");
         assert_ne!(runtime_id("scope"), runtime_id("scope"));
+        // crypto.randomUUID's shape: 8-4-4-4-12 lower-case hex, v4, RFC 4122 variant.
+        for _ in 0..50 {
+            let id = runtime_id("scope");
+            let uuid = id.strip_prefix("scope_").unwrap();
+            let groups: Vec<&str> = uuid.split('-').collect();
+            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                groups.concat().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{id}"
+            );
+            assert!(groups[2].starts_with('4') && "89ab".contains(&groups[3][..1]), "{id}");
+        }
         let patch = builder().add_oauth_redirect_uri("id with/space!*()~'", "https://e/cb");
         assert_eq!(patch.method, "PATCH");
         assert_eq!(patch.url, "https://api.example/v1/developer/oauth/clients/id%20with%2Fspace!*()~'");

@@ -68,7 +68,8 @@ pub fn preflight_with_credentials(
     methods: &str,
 ) -> Result<HttpResponse, EdgeError> {
     let asked = request.header("access-control-request-method").map(str::trim);
-    let method_ok = asked.is_none_or(|m| methods.split(", ").any(|allowed| allowed.eq_ignore_ascii_case(m)));
+    let method_ok =
+        asked.is_none_or(|m| methods.split(',').any(|allowed| allowed.trim().eq_ignore_ascii_case(m)));
     match check(request, allowed) {
         OriginCheck::Allowed(_) if method_ok => Ok(HttpResponse::empty(204)
             .with_header("Access-Control-Allow-Methods", methods)

@@ -72,7 +72,7 @@ impl HttpRequest {
     /// Builds a request from a method and an absolute URL (used by tests and
     /// the shell). Fails on a URL without `scheme://host`.
     pub fn new(method: &str, url: &str) -> Option<HttpRequest> {
-        let rest = url.split_once("://")?.1;
+        let rest = &url[crate::text::find(url, "://")? + 3..];
         let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let after_host = &rest[path_start..];
         let without_fragment = after_host.split('#').next().unwrap_or("");

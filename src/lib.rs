@@ -21,6 +21,7 @@ pub mod store;
 
 pub mod api;
 pub mod app;
+pub mod b64;
 pub mod bearer;
 pub mod body;
 pub mod config;
@@ -37,6 +38,7 @@ pub mod pages;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;
+pub mod text;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker;

@@ -2,13 +2,15 @@
 
 use crate::configure_error::ConfigureError;
 use crate::js_text;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// The SDK's `normalizeCandidates` on strings already stringified: trim
 /// each, drop empties and exact duplicates (after trimming), keep order. No
 /// E.164 rewriting: the server decides.
 pub fn normalize_candidates<S: AsRef<str>>(items: &[S]) -> Vec<String> {
-    let mut seen = HashSet::new();
+    // A BTreeSet, not a HashSet: the Worker's wasm has B-tree code already,
+    // and a HashSet brings SipHash and hashbrown in (about 1 KB gzip).
+    let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for item in items {
         let candidate = js_text::trim(item.as_ref());

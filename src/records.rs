@@ -16,15 +16,13 @@
 //! unknown version or that does not open is treated as absent (and logged).
 
 use crate::json_fields::Fields;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 
 /// The record version this code writes and reads.
 pub const RECORD_VERSION: u32 = 1;
 
 fn hashed(prefix: &str, value: &str) -> String {
-    format!("{prefix}:{}", URL_SAFE_NO_PAD.encode(crate::crypto::sha256(value.as_bytes())))
+    format!("{prefix}:{}", crate::b64::encode_url(crate::crypto::sha256(value.as_bytes())))
 }
 
 pub fn journey_key(journey_id: &str) -> String {

@@ -6,9 +6,8 @@
 //! Keyring setting: `id:base64key[,id:base64key...]`, 32-byte keys; the
 //! first key seals new writes, every key opens.
 
+use crate::b64::{decode_any, decode_url, encode_url};
 use crate::crypto::{aes256gcm_open, aes256gcm_seal, TAG_LEN};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
 use std::fmt;
 
 const NONCE_LEN: usize = 12;
@@ -93,7 +92,7 @@ pub fn parse_key_list(setting: &str) -> Result<Vec<(String, Vec<u8>)>, KeyringEr
         if keys.iter().any(|(known, _)| known == id) {
             return Err(KeyringError::DuplicateId { index });
         }
-        let bytes = decode_base64_any(key).filter(|b| b.len() == 32).ok_or(KeyringError::BadKey { index })?;
+        let bytes = decode_any(key).filter(|b| b.len() == 32).ok_or(KeyringError::BadKey { index })?;
         keys.push((id.to_owned(), bytes));
     }
     if keys.is_empty() {
@@ -135,13 +134,13 @@ impl Keyring {
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&sealed);
-        Ok(format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(blob)))
+        Ok(format!("{}.{}", key.id, encode_url(blob)))
     }
 
     /// Opens a value sealed by any key of the ring, bound to `context`.
     pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, OpenError> {
         let (id, body) = sealed.split_once('.').ok_or(OpenError::Malformed)?;
-        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| OpenError::Malformed)?;
+        let blob = decode_url(body).ok_or(OpenError::Malformed)?;
         if blob.len() < NONCE_LEN + TAG_LEN {
             return Err(OpenError::Malformed);
         }
@@ -164,18 +163,11 @@ pub enum SealError {
     Cipher,
 }
 
-fn decode_base64_any(text: &str) -> Option<Vec<u8>> {
-    let unpadded = text.trim_end_matches('=');
-    URL_SAFE_NO_PAD
-        .decode(unpadded)
-        .ok()
-        .or_else(|| STANDARD.decode(text).ok())
-        .or_else(|| base64::engine::general_purpose::STANDARD_NO_PAD.decode(unpadded).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
 
     fn key(byte: u8) -> String {
         STANDARD.encode([byte; 32])

@@ -11,11 +11,10 @@
 //! copied cookie stays valid until it expires (kept short by
 //! `CONFIGURE_EDGE_SESSION_TTL_SECONDS`).
 
+use crate::b64::{decode_url, encode_url};
 use crate::crypto::hmac_sha256;
 use crate::json_fields::Fields;
 use crate::seal::{parse_key_list, KeyringError};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 use std::fmt;
 use subtle::ConstantTimeEq;
@@ -109,9 +108,9 @@ impl SessionKeys {
     /// The cookie value of `session`, signed with the first key.
     pub fn sign(&self, session: &EdgeSession) -> String {
         let (id, key) = &self.keys[0];
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(session).unwrap_or_default());
+        let payload = encode_url(serde_json::to_vec(session).unwrap_or_default());
         let signed = format!("{FORMAT}.{id}.{payload}");
-        let tag = URL_SAFE_NO_PAD.encode(hmac_sha256(key, signed.as_bytes()));
+        let tag = encode_url(hmac_sha256(key, signed.as_bytes()));
         format!("{signed}.{tag}")
     }
 
@@ -125,12 +124,12 @@ impl SessionKeys {
             return None;
         }
         let (_, key) = self.keys.iter().find(|(known, _)| known == id)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        let tag = decode_url(tag)?;
         // Compared in constant time.
         if !bool::from(hmac_sha256(key, signed.as_bytes())[..].ct_eq(&tag[..])) {
             return None;
         }
-        let session = EdgeSession::from_json(&URL_SAFE_NO_PAD.decode(payload).ok()?)?;
+        let session = EdgeSession::from_json(&decode_url(payload)?)?;
         (now_seconds < session.exp).then_some(session)
     }
 }
@@ -138,7 +137,8 @@ impl SessionKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::STANDARD;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
 
     fn keys(setting: &str) -> SessionKeys {
         SessionKeys::parse(setting).unwrap()

@@ -306,6 +306,42 @@ fn fuzz_routes_urls_and_phones() {
     );
 }
 
+/// src/b64.rs against the `base64` crate: the same text for any bytes, and
+/// for any text (mostly base64-alphabet soup) the same bytes or the same
+/// refusal, in each of the three ways the Worker decodes.
+#[test]
+fn fuzz_base64_against_the_base64_crate() {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    use configure_edge::b64;
+    fuzz("base64 encoding", proptest::collection::vec(any::<u8>(), 0..70), |bytes| {
+        prop_assert_eq!(b64::encode_url(&bytes), URL_SAFE_NO_PAD.encode(&bytes));
+        prop_assert_eq!(b64::encode_standard(&bytes), STANDARD.encode(&bytes));
+        prop_assert_eq!(b64::decode_url(&URL_SAFE_NO_PAD.encode(&bytes)), Some(bytes.clone()));
+        prop_assert_eq!(b64::decode_any(&STANDARD.encode(&bytes)), Some(bytes));
+        Ok(())
+    });
+    let soup = prop_oneof![
+        "[A-Za-z0-9+/_=-]{0,24}",
+        "[A-Za-z0-9_-]{0,24}",
+        "[A-Za-z0-9+/]{0,24}={0,3}",
+        nasty_text(),
+    ];
+    fuzz("base64 decoding", soup, |text| {
+        prop_assert_eq!(b64::decode_url(&text), URL_SAFE_NO_PAD.decode(&text).ok(), "url {:?}", text);
+        // seal.rs's key settings before src/b64.rs: URL-safe unpadded, else
+        // standard padded, else standard unpadded.
+        let unpadded = text.trim_end_matches('=');
+        let crate_any = URL_SAFE_NO_PAD
+            .decode(unpadded)
+            .ok()
+            .or_else(|| STANDARD.decode(&text).ok())
+            .or_else(|| STANDARD_NO_PAD.decode(unpadded).ok());
+        prop_assert_eq!(b64::decode_any(&text), crate_any, "any {:?}", text);
+        Ok(())
+    });
+}
+
 #[test]
 fn fuzz_settings() {
     fuzz("settings values", (nasty_text(), nasty_text(), nasty_text()), |(a, b, c)| {

@@ -10,12 +10,10 @@ pub mod oauth;
 pub mod web;
 
 use crate::error::EdgeError;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 
 /// An unguessable identifier: 32 random bytes, base64url (43 characters).
 pub fn random_id() -> Result<String, EdgeError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| EdgeError::Internal { detail: "no randomness".to_owned() })?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(crate::b64::encode_url(bytes))
 }

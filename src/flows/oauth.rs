@@ -32,8 +32,6 @@ use crate::seal::Keyring;
 use crate::session::{EdgeSession, SessionKeys, SessionUser};
 use crate::settings::Secret;
 use crate::store::Store;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use futures_util::future::join;
 
 use super::links::{store_link, NewLink};
@@ -55,7 +53,7 @@ pub fn oauth_subject(sub: &str) -> String {
 
 /// RFC 7636 S256: `base64url(sha256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(crate::crypto::sha256(verifier.as_bytes()))
+    crate::b64::encode_url(crate::crypto::sha256(verifier.as_bytes()))
 }
 
 /// What `GET /auth/configure/login` answers: where to send the browser and
