@@ -49,8 +49,9 @@ rm -rf build/bindgen
   -o build/index_bg.wasm build/bindgen/index_bg.wasm
 # The entry and the glue in one minified module; the .wasm stays an import
 # (wrangler and Miniflare load it as CompiledWasm).
+# worker/microtask.js stands in for the global queueMicrotask (see there).
 "$ESBUILD_BIN" worker/index.js --bundle --format=esm --minify --external:*.wasm --external:node:* \
-  --outfile=build/index.js --log-level=warning
+  --inject:worker/microtask.js --outfile=build/index.js --log-level=warning
 rm -rf build/worker build/package.json
 printf '%s\n' "$hash" > "$stamp"
 log "worker built in $(( $(date +%s) - start )) s: build/index_bg.wasm $(stat -c %s build/index_bg.wasm) bytes"
