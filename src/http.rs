@@ -177,12 +177,13 @@ impl HttpResponse {
 /// and the wasm core: `name LF value LF` for each header, one string, so a
 /// request's or answer's headers cross the boundary in one call. Header names
 /// and values can never hold a line feed (the Fetch API refuses them).
-pub fn pack_headers(headers: &[(String, String)]) -> String {
-    let mut packed = String::with_capacity(headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+pub fn pack_headers<N: AsRef<str>, V: AsRef<str>>(headers: &[(N, V)]) -> String {
+    let mut packed =
+        String::with_capacity(headers.iter().map(|(n, v)| n.as_ref().len() + v.as_ref().len() + 2).sum());
     for (name, value) in headers {
-        packed.push_str(name);
+        packed.push_str(name.as_ref());
         packed.push('\n');
-        packed.push_str(value);
+        packed.push_str(value.as_ref());
         packed.push('\n');
     }
     packed

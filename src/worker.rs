@@ -30,33 +30,35 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
-    fn put(this: &KvNamespace, key: &str, value: &str, options: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch)]
     fn delete(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
-
-    /// The global `fetch`.
-    #[wasm_bindgen(catch, js_name = fetch)]
-    fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
-    type FetchResponse;
-    #[wasm_bindgen(method, getter)]
-    fn status(this: &FetchResponse) -> u16;
-    #[wasm_bindgen(method, catch)]
-    fn text(this: &FetchResponse) -> Result<Promise, JsValue>;
-
-    type AbortSignal;
-    /// A signal that aborts after `ms` with a `TimeoutError`.
-    #[wasm_bindgen(static_method_of = AbortSignal)]
-    fn timeout(ms: f64) -> AbortSignal;
 
     #[wasm_bindgen(js_namespace = console, js_name = warn)]
     fn console_warn(message: &str);
 }
 
+// worker/host.js: whole calls made in JS (see there for why).
+#[wasm_bindgen(module = "/worker/host.js")]
+extern "C" {
+    /// Resolves `[status, body]`, `[0, "timeout"]` or `[-1, message]`.
+    #[wasm_bindgen(js_name = sendApiRequest)]
+    fn send_api_request(
+        url: &str,
+        method: &str,
+        headers: &str,
+        body: Option<&str>,
+        timeout_ms: f64,
+    ) -> Promise;
+    #[wasm_bindgen(catch, js_name = kvPut)]
+    fn kv_put(kv: &KvNamespace, key: &str, value: &str, ttl_seconds: f64) -> Result<Promise, JsValue>;
+}
+
 /// Answers one request: the JS entry passes the method, the URL, the
 /// headers packed as `http::pack_headers` does, the body (for methods that
-/// carry one) and the Worker's `env`; the answer is `[status, packed
-/// headers, body or null]`. Never rejects for a request's sake: every
-/// failure is an answer (a trap is the entry's to handle).
+/// carry one), the Worker's `env` and, read from it by the entry, the KV
+/// and rate-limiter bindings (`undefined` when not bound); the answer is
+/// `[status, packed headers, body or null]`. Never rejects for a request's
+/// sake: every failure is an answer (a trap is the entry's to handle).
+#[allow(clippy::too_many_arguments)] // one call per request, by design
 #[wasm_bindgen(js_name = handleRequest)]
 pub async fn handle_request(
     method: String,
@@ -65,12 +67,14 @@ pub async fn handle_request(
     body: Option<Vec<u8>>,
     body_unreadable: bool,
     env: JsValue,
+    kv: JsValue,
+    limiter: JsValue,
 ) -> Array {
     let settings = EnvSettings(&env);
     let config = config_for(&env, &settings);
-    let store = binding(&env, "CONFIGURE_KV").map(|kv| KvAdapter(kv.unchecked_into()));
+    let store = kv.is_object().then(|| KvAdapter(kv.unchecked_into()));
     let api = api_for(&config);
-    let limiter = binding(&env, "CONFIGURE_RATE_LIMITER").map(RateLimiterAdapter);
+    let limiter = limiter.is_object().then_some(RateLimiterAdapter(limiter));
     let app = App {
         settings: &settings,
         config: &config,
@@ -188,17 +192,8 @@ impl Store for KvAdapter {
     }
 
     async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
-        let options = match ttl_seconds {
-            Some(ttl) => {
-                let options = Object::new();
-                let ttl = ttl.max(KV_MIN_TTL_SECONDS) as f64;
-                Reflect::set(&options, &JsValue::from_str("expirationTtl"), &JsValue::from_f64(ttl))
-                    .map_err(|e| kv_error("put", &e))?;
-                options.into()
-            }
-            None => JsValue::UNDEFINED,
-        };
-        let promise = self.0.put(key, value, &options).map_err(|e| kv_error("put", &e))?;
+        let ttl = ttl_seconds.map_or(0.0, |ttl| ttl.max(KV_MIN_TTL_SECONDS) as f64);
+        let promise = kv_put(&self.0, key, value, ttl).map_err(|e| kv_error("put", &e))?;
         JsFuture::from(promise).await.map_err(|e| kv_error("put", &e))?;
         Ok(())
     }
@@ -210,40 +205,30 @@ impl Store for KvAdapter {
     }
 }
 
-/// The `HttpTransport` port over `fetch`, aborted by `AbortSignal.timeout`
-/// (which also covers reading the body).
+/// The `HttpTransport` port over `fetch` (worker/host.js), aborted by
+/// `AbortSignal.timeout`, which also covers reading the body.
 struct FetchTransport;
-
-impl FetchTransport {
-    async fn fetch(request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, JsValue> {
-        let headers = Object::new();
-        for (name, value) in &request.headers {
-            Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value))?;
-        }
-        let init = Object::new();
-        Reflect::set(&init, &JsValue::from_str("method"), &JsValue::from_str(request.method))?;
-        Reflect::set(&init, &JsValue::from_str("headers"), &headers)?;
-        if let Some(body) = &request.body {
-            Reflect::set(&init, &JsValue::from_str("body"), &JsValue::from_str(body))?;
-        }
-        Reflect::set(&init, &JsValue::from_str("signal"), &AbortSignal::timeout(timeout_ms as f64))?;
-        let response: FetchResponse =
-            JsFuture::from(global_fetch(&request.url, &init)?).await?.unchecked_into();
-        let status = response.status();
-        let body = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-        Ok(ApiResponse { status, body })
-    }
-}
 
 impl HttpTransport for FetchTransport {
     async fn send(&self, request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, TransportError> {
-        Self::fetch(request, timeout_ms).await.map_err(|error| {
-            let name = Reflect::get(&error, &JsValue::from_str("name")).ok().and_then(|n| n.as_string());
-            match name.as_deref() {
-                Some("TimeoutError") | Some("AbortError") => TransportError::Timeout,
-                _ => TransportError::Network(js_message(&error)),
-            }
-        })
+        let promise = send_api_request(
+            &request.url,
+            request.method,
+            &pack_headers(&request.headers),
+            request.body.as_deref(),
+            timeout_ms as f64,
+        );
+        let outcome: Array = JsFuture::from(promise)
+            .await
+            .map_err(|error| TransportError::Network(js_message(&error)))?
+            .unchecked_into();
+        let status = outcome.get(0).as_f64().unwrap_or(-1.0);
+        let body = outcome.get(1).as_string().unwrap_or_default();
+        match status as i32 {
+            0 => Err(TransportError::Timeout),
+            status @ 1..=999 => Ok(ApiResponse { status: status as u16, body }),
+            _ => Err(TransportError::Network(body)),
+        }
     }
 }
 
@@ -328,6 +313,8 @@ mod tests {
             None,
             false,
             env_with(&[]),
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
         )
         .await;
         let (status, headers, body) = parts(&answer);
@@ -346,6 +333,8 @@ mod tests {
             None,
             true,
             env_with(&[]),
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
         )
         .await;
         assert_eq!(parts(&answer).0, 400);
@@ -363,6 +352,8 @@ mod tests {
             None,
             false,
             env,
+            kv,
+            JsValue::UNDEFINED,
         )
         .await;
         let (status, _, body) = parts(&answer);

@@ -31,7 +31,16 @@ export default {
     }
     let answer;
     try {
-      answer = await handleRequest(request.method, request.url, headers, body, bodyUnreadable, env);
+      answer = await handleRequest(
+        request.method,
+        request.url,
+        headers,
+        body,
+        bodyUnreadable,
+        env,
+        env.CONFIGURE_KV,
+        env.CONFIGURE_RATE_LIMITER,
+      );
     } catch (error) {
       // Only a trap gets here (a panic: the core answers every failure
       // itself). A trapped instance is unusable: the next request gets a
