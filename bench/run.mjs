@@ -27,7 +27,7 @@ const ROUNDS = QUICK ? 3 : 7;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 100 : 400));
 const IN_FLIGHT = 8;
 // The Worker part: measured rounds per route and Worker, and the warm-up.
-const TRIALS = QUICK ? 1 : 3;
+const TRIALS = QUICK ? 1 : 5;
 const WARMUP_REQUESTS = QUICK ? 50 : 200;
 const table = [];
 const row = (part, what, oursValue, referenceValue, ratio, note = "") => table.push({ part, what, ours: oursValue, reference: referenceValue, ratio, note });
