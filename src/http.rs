@@ -175,19 +175,31 @@ impl HttpResponse {
 
 /// The Worker shell's header encoding between its JS entry (worker/index.js)
 /// and the wasm core: `name LF value LF` for each header, one string, so a
-/// request's or answer's headers cross the boundary in one call. Header names
-/// and values can never hold a line feed (the Fetch API refuses them).
-pub fn pack_headers<N: AsRef<str>, V: AsRef<str>>(headers: &[(N, V)]) -> String {
+/// request's or answer's headers cross the boundary in one call.
+///
+/// A name or value holding a line feed, a carriage return or NUL (which no
+/// HTTP header may) is refused: packed, it would shift every header after
+/// it, and a value from elsewhere (a token from an API answer) could add a
+/// header of its own.
+pub fn pack_headers<N: AsRef<str>, V: AsRef<str>>(headers: &[(N, V)]) -> Result<String, InvalidHeader> {
     let mut packed =
         String::with_capacity(headers.iter().map(|(n, v)| n.as_ref().len() + v.as_ref().len() + 2).sum());
     for (name, value) in headers {
-        packed.push_str(name.as_ref());
+        let (name, value) = (name.as_ref(), value.as_ref());
+        if [name, value].iter().any(|text| text.contains(['\n', '\r', '\0'])) {
+            return Err(InvalidHeader);
+        }
+        packed.push_str(name);
         packed.push('\n');
-        packed.push_str(value.as_ref());
+        packed.push_str(value);
         packed.push('\n');
     }
-    packed
+    Ok(packed)
 }
+
+/// A header name or value with a line break or NUL in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidHeader;
 
 /// The inverse of `pack_headers`; names are lower-cased as the core expects.
 /// A trailing name without a value (not something the entry sends) is dropped.
@@ -214,7 +226,7 @@ mod tests {
             ("x-empty".to_owned(), String::new()),
             ("content-type".to_owned(), "text/html; charset=utf-8".to_owned()),
         ];
-        let packed = pack_headers(&headers);
+        let packed = pack_headers(&headers).unwrap();
         assert_eq!(
             packed,
             "set-cookie\na=1; Path=/\nset-cookie\nb=2\nx-empty\n\ncontent-type\ntext/html; charset=utf-8\n"
@@ -223,6 +235,20 @@ mod tests {
         assert_eq!(unpack_headers(""), vec![]);
         assert_eq!(unpack_headers("X-Mixed\nV\n"), vec![("x-mixed".to_owned(), "V".to_owned())]);
         assert_eq!(unpack_headers("dangling"), vec![]);
+    }
+
+    #[test]
+    fn line_breaks_and_nul_in_headers_are_refused_not_packed() {
+        for (name, value) in
+            [("x-token", "a\nx-agent\nother"), ("x-token", "a\rb"), ("x-token", "a\0b"), ("x\nname", "v")]
+        {
+            assert_eq!(
+                pack_headers(&[("ok", "fine"), (name, value)]),
+                Err(InvalidHeader),
+                "{name:?}: {value:?}"
+            );
+        }
+        assert_eq!(pack_headers(&[("x-empty", "")]).as_deref(), Ok("x-empty\n\n"));
     }
 
     #[test]

@@ -186,6 +186,9 @@ mod tests {
             format!("{head}.{forged_payload}.{tag}"),
             format!("{signed}.{}", URL_SAFE_NO_PAD.encode([0u8; 32])),
             format!("{signed}.x{tag}"),
+            // A truncated or overlong tag (still valid base64url).
+            format!("{signed}.{}", &tag[..tag.len() - 3]),
+            format!("{signed}.{tag}AAAA"),
             value.replacen("v1.", "v2.", 1),
             value.replacen(".s1.", ".s9.", 1),
             format!("{head}.{payload}"),

@@ -110,12 +110,19 @@ fn core_request(
 }
 
 fn answer(response: &HttpResponse) -> Array {
+    let Ok(headers) = pack_headers(&response.headers) else {
+        // Only a bug can put a line break in an answer's header; the
+        // internal error's own headers are fixed, so this does not recurse.
+        ConsoleLog.warn("an answer header held a line break; answered 500 instead");
+        let detail = "an answer header held a line break".to_owned();
+        return answer(&crate::EdgeError::Internal { detail }.into_response());
+    };
     let body = if response.body.is_empty() {
         JsValue::NULL
     } else {
         Uint8Array::from(response.body.as_slice()).into()
     };
-    Array::of3(&JsValue::from(response.status), &JsValue::from_str(&pack_headers(&response.headers)), &body)
+    Array::of3(&JsValue::from(response.status), &JsValue::from_str(&headers), &body)
 }
 
 /// `env[name]` when it is an object (a binding), else None.
@@ -211,10 +218,12 @@ struct FetchTransport;
 
 impl HttpTransport for FetchTransport {
     async fn send(&self, request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, TransportError> {
+        let headers = pack_headers(&request.headers)
+            .map_err(|_| TransportError::Network("a request header held a line break".to_owned()))?;
         let promise = send_api_request(
             &request.url,
             request.method,
-            &pack_headers(&request.headers),
+            &headers,
             request.body.as_deref(),
             timeout_ms as f64,
         );
@@ -360,6 +369,22 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["version"], crate::app::VERSION);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_header_value_with_a_line_break_is_never_sent() {
+        // An access token from an API answer goes into Authorization: one
+        // holding a line feed must not add headers of its own.
+        let request = ApiRequest {
+            method: "GET",
+            url: "http://127.0.0.1:9/never-called".to_owned(),
+            headers: vec![("Authorization", "Bearer at\nX-Agent\nother".to_owned())],
+            body: None,
+        };
+        match FetchTransport.send(&request, 1_000).await {
+            Err(TransportError::Network(message)) => assert!(message.contains("line break"), "{message}"),
+            other => panic!("expected a refusal before any request, got {other:?}"),
+        }
     }
 
     #[wasm_bindgen_test]

@@ -5,15 +5,49 @@
 // wasm-bindgen glue; the .wasm stays a separate module (CompiledWasm).
 import wasmModule from "./index_bg.wasm";
 import { initSync, handleRequest, __wbg_reset_state } from "../build/bindgen/index.js";
+import { onExecutorFailure } from "./microtask.js";
 
 initSync({ module: wasmModule });
 
 // Methods whose body the core reads; others are never buffered.
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-// EdgeError::Internal's answer (src/error.rs), for a trap in the wasm.
+// EdgeError::Internal's answer (src/error.rs), for a failure of the wasm.
 const INTERNAL_ERROR =
   '{"ok":false,"error":{"code":"internal_error","message":"The Worker failed to answer; try again."}}';
+
+// The core answers every failure of a request itself; what reaches here is
+// a failure of the wasm instance (a panic, or an exception thrown through
+// it), after which its memory cannot be trusted. Every request it was
+// answering gets a 500, and the next request starts a fresh instance.
+const inFlight = new Set();
+let broken = false;
+onExecutorFailure((error) => {
+  console.error("configure-edge: the wasm instance failed; answering 500 and starting a fresh one", error);
+  broken = true;
+  for (const reject of inFlight) reject(error);
+  inFlight.clear();
+});
+
+/** `handleRequest`, settled even when the wasm fails while answering. */
+function answerFromWasm(...args) {
+  if (broken) {
+    __wbg_reset_state();
+    broken = false;
+  }
+  return new Promise((resolve, reject) => {
+    inFlight.add(reject);
+    const settle = (done) => (value) => {
+      inFlight.delete(reject);
+      done(value);
+    };
+    try {
+      handleRequest(...args).then(settle(resolve), settle(reject));
+    } catch (error) {
+      settle(reject)(error);
+    }
+  });
+}
 
 export default {
   async fetch(request, env) {
@@ -31,7 +65,7 @@ export default {
     }
     let answer;
     try {
-      answer = await handleRequest(
+      answer = await answerFromWasm(
         request.method,
         request.url,
         headers,
@@ -42,11 +76,11 @@ export default {
         env.CONFIGURE_RATE_LIMITER,
       );
     } catch (error) {
-      // Only a trap gets here (a panic: the core answers every failure
-      // itself). A trapped instance is unusable: the next request gets a
-      // fresh one.
-      console.error("configure-edge: the Worker trapped", error);
-      if (error instanceof WebAssembly.RuntimeError) __wbg_reset_state();
+      if (!broken) {
+        // Thrown by the call itself (a trap while passing the arguments).
+        console.error("configure-edge: the wasm instance failed", error);
+        broken = true;
+      }
       return new Response(INTERNAL_ERROR, {
         status: 500,
         headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
