@@ -47,7 +47,7 @@ impl Method {
 
     /// `GET, HEAD`: the form of an `Allow` header.
     pub fn join(methods: &[Method]) -> String {
-        methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        crate::text::join(methods.iter().map(|m| m.as_str()), ", ")
     }
 }
 

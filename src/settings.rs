@@ -74,10 +74,11 @@ impl SettingSource for BTreeMap<String, String> {
 
 /// Which settings are present: name → true/false. An empty or all-blank
 /// value counts as missing. Values are never read into the report.
-pub fn presence(source: &dyn SettingSource) -> BTreeMap<&'static str, bool> {
-    // Inserted one by one rather than collected: `collect` into a BTreeMap
-    // sorts with the stable sort, about 3 KB of wasm used nowhere else.
-    let mut report = BTreeMap::new();
+pub fn presence(source: &dyn SettingSource) -> serde_json::Map<String, serde_json::Value> {
+    // A JSON map (the answer's own type) filled by insert: a BTreeMap of its
+    // own, or one collected (which sorts with the stable sort), is a few KB
+    // of wasm used nowhere else. Keys come out sorted either way.
+    let mut report = serde_json::Map::new();
     for setting in SETTINGS {
         let present = match setting.kind {
             SettingKind::Binding => source.has_binding(setting.name),
@@ -85,7 +86,7 @@ pub fn presence(source: &dyn SettingSource) -> BTreeMap<&'static str, bool> {
                 source.text(setting.name).is_some_and(|value| !value.trim().is_empty())
             }
         };
-        report.insert(setting.name, present);
+        report.insert(setting.name.to_owned(), present.into());
     }
     report
 }
@@ -129,10 +130,11 @@ mod tests {
         source.insert("CONFIGURE_KV".to_owned(), String::new());
         let report = presence(&source);
         assert_eq!(report.len(), SETTINGS.len());
-        assert!(report["CONFIGURE_API_KEY"]);
-        assert!(!report["CONFIGURE_AGENT"], "blank counts as missing");
-        assert!(report["CONFIGURE_KV"], "a binding is present when bound");
-        assert!(!report["PUBLIC_URL"]);
+        assert_eq!(report["CONFIGURE_API_KEY"], true);
+        assert_eq!(report["CONFIGURE_AGENT"], false, "blank counts as missing");
+        assert_eq!(report["CONFIGURE_KV"], true, "a binding is present when bound");
+        assert_eq!(report["PUBLIC_URL"], false);
+        assert!(report.values().all(|v| v.is_boolean()));
     }
 
     #[test]

@@ -28,6 +28,19 @@ pub fn replace(haystack: &str, needle: &str, with: &str) -> String {
     out
 }
 
+/// `parts` with `separator` between them (std's `join` is a generic copy
+/// loop, instantiated per element type).
+pub fn join<'a>(parts: impl IntoIterator<Item = &'a str>, separator: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(part);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +55,9 @@ mod tests {
         assert_eq!(replace("{{t}} and {{t}}", "{{t}}", "x"), "x and x");
         assert_eq!(replace("none", "{{t}}", "x"), "none");
         assert_eq!(replace("{{t}}", "{{t}}", "{{t}}{{t}}"), "{{t}}{{t}}", "no re-scan of the inserted text");
+        assert_eq!(join(["GET", "HEAD"], ", "), "GET, HEAD");
+        assert_eq!(join(["one"], ","), "one");
+        assert_eq!(join([], ","), "");
     }
 
     proptest! {
@@ -50,6 +66,8 @@ mod tests {
             prop_assert_eq!(find(&haystack, &needle), haystack.find(needle.as_str()));
             prop_assert_eq!(contains(&haystack, &needle), haystack.contains(needle.as_str()));
             prop_assert_eq!(replace(&haystack, &needle, "<x>"), haystack.replace(needle.as_str(), "<x>"));
+            let parts: Vec<&str> = haystack.split('a').collect();
+            prop_assert_eq!(join(parts.iter().copied(), &needle), parts.join(needle.as_str()));
         }
     }
 }
