@@ -189,6 +189,13 @@ impl From<StoreError> for EdgeError {
     }
 }
 
+impl From<crate::seal::SealError> for EdgeError {
+    /// Sealing fails only when the runtime does (no randomness, the cipher).
+    fn from(error: crate::seal::SealError) -> Self {
+        EdgeError::Internal { detail: format!("sealing failed: {error:?}") }
+    }
+}
+
 impl From<serde_json::Error> for EdgeError {
     fn from(err: serde_json::Error) -> Self {
         EdgeError::Internal { detail: format!("json: {err}") }

@@ -17,9 +17,12 @@ pub fn contains(haystack: &str, needle: &str) -> bool {
 
 /// `haystack` with every `needle` replaced by `with` (`needle` non-empty).
 pub fn replace(haystack: &str, needle: &str, with: &str) -> String {
+    if needle.is_empty() {
+        return haystack.to_owned();
+    }
     let mut out = String::with_capacity(haystack.len());
     let mut rest = haystack;
-    while let Some(at) = find(rest, needle).filter(|_| !needle.is_empty()) {
+    while let Some(at) = find(rest, needle) {
         out.push_str(&rest[..at]);
         out.push_str(with);
         rest = &rest[at + needle.len()..];

@@ -76,9 +76,7 @@ pub async fn create_journey<S: Store>(
     let key = journey_key(&journey_id);
     let ttl = config.journey_ttl_seconds;
     let expires_at = now_ms + ttl * 1000;
-    let sealed_subject = keyring
-        .seal(request.subject.as_bytes(), &key)
-        .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })?;
+    let sealed_subject = keyring.seal(request.subject.as_bytes(), &key)?;
     let record = JourneyRecord { v: RECORD_VERSION, sealed_subject, created_at: now_ms, expires_at };
 
     let options = SignInUrlOptions {

@@ -51,11 +51,7 @@ pub async fn store_link<S: Store>(
     now_ms: u64,
 ) -> Result<LinkRecord, EdgeError> {
     let key = link_key(link.subject);
-    let seal = |text: &str, context: &str| {
-        keyring
-            .seal(text.as_bytes(), context)
-            .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })
-    };
+    let seal = |text: &str, context: &str| keyring.seal(text.as_bytes(), context);
     let record = LinkRecord {
         v: RECORD_VERSION,
         user_id: link.user_id.to_owned(),

@@ -87,12 +87,6 @@ pub struct OAuthContext<'a, S: Store, A: ConfigureApi> {
     pub log: &'a dyn Log,
 }
 
-fn seal(keyring: &Keyring, text: &str, key: &str) -> Result<String, EdgeError> {
-    keyring
-        .seal(text.as_bytes(), key)
-        .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })
-}
-
 fn failed_upstream(message: &str) -> PageError {
     PageError::new(502, "Configure could not complete the sign-in", format!("{message} Please start again."))
 }
@@ -142,7 +136,7 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
         let ttl = self.config.state_ttl_seconds;
         let record = OAuthStateRecord {
             v: RECORD_VERSION,
-            sealed_verifier: seal(self.keyring, &verifier, &key)?,
+            sealed_verifier: self.keyring.seal(verifier.as_bytes(), &key)?,
             return_after,
             created_at: self.now_ms,
             expires_at: self.now_ms + ttl * 1000,

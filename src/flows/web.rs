@@ -59,6 +59,12 @@ impl PageError {
     }
 }
 
+impl From<crate::seal::SealError> for PageError {
+    fn from(error: crate::seal::SealError) -> PageError {
+        PageError::from(EdgeError::from(error))
+    }
+}
+
 impl From<EdgeError> for PageError {
     fn from(error: EdgeError) -> PageError {
         let title = "Sign-in could not be completed";
@@ -120,12 +126,6 @@ pub struct SignInCreated {
     pub expires_at: String,
 }
 
-fn seal(keyring: &Keyring, text: &str, key: &str) -> Result<String, EdgeError> {
-    keyring
-        .seal(text.as_bytes(), key)
-        .map_err(|e| EdgeError::Internal { detail: format!("sealing failed: {e:?}") })
-}
-
 /// `POST /v1/sign-ins`: a one-time ticket URL on this Worker.
 pub async fn create_sign_in<S: Store>(
     store: &S,
@@ -140,7 +140,7 @@ pub async fn create_sign_in<S: Store>(
     let ttl = config.ticket_ttl_seconds;
     let record = WebSignInRecord {
         v: RECORD_VERSION,
-        sealed_subject: seal(keyring, &request.subject, &key)?,
+        sealed_subject: keyring.seal(request.subject.as_bytes(), &key)?,
         return_after: request.return_after.clone(),
         created_at: now_ms,
         expires_at: now_ms + ttl * 1000,
@@ -281,7 +281,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         let ttl = self.config.state_ttl_seconds;
         let state_record = WebSignInRecord {
             v: RECORD_VERSION,
-            sealed_subject: seal(self.keyring, &subject, &key)?,
+            sealed_subject: self.keyring.seal(subject.as_bytes(), &key)?,
             return_after: record.return_after,
             created_at: self.now_ms,
             expires_at: self.now_ms + ttl * 1000,

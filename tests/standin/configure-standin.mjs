@@ -266,17 +266,12 @@ export async function startStandin({
     return apiError(404, "invalid_request_error", "not_found", `No route ${method} ${path}`);
   }
 
-  // The hosted sign-in page, stand-in: GET /<agent>?... shows a form clearly
-  // labelled as local; submitting it finishes like sign-in.me would: for a
-  // message journey it posts the completion to message_complete_url from the
-  // browser, for a web sign-in it redirects to return_to with a code (only
-  // if return_to was allowlisted) or, on cancel, with error=access_denied.
-  function hostedPage(agentPath, params) {
-    const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-    const name = params.get("agent_name") || agentPath;
-    const connectors = params.get("connectors");
+  // The stand-in's pages: escaped text, and one labelled page shell (the
+  // banner says what is being stood in for) up to the opening <main>.
+  const esc = (t) => String(t ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  function labelledPage(title, standsInFor, extraCss = "") {
     return `<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local sign-in stand-in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>
 <style>
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
 body { margin: 0; background: Canvas; color: CanvasText; }
@@ -285,10 +280,21 @@ main { max-width: 28rem; margin: 3rem auto; padding: 1.5rem; border: 2px dashed 
 label { display: block; font-weight: 600; margin: 1rem 0 0.3rem; }
 input { font: inherit; width: 100%; box-sizing: border-box; padding: 0.45rem; }
 button { font: inherit; margin-top: 1rem; margin-right: 0.5rem; padding: 0.5rem 1rem; font-weight: 600; }
-#status { margin-top: 1rem; }
+${extraCss}
 </style></head><body>
-<div class="banner" role="note">LOCAL STAND-IN of sign-in.me: nothing here reaches Configure</div>
-<main>
+<div class="banner" role="note">LOCAL STAND-IN of ${standsInFor}: nothing here reaches Configure</div>
+<main>`;
+  }
+
+  // The hosted sign-in page, stand-in: GET /<agent>?... shows a form clearly
+  // labelled as local; submitting it finishes like sign-in.me would: for a
+  // message journey it posts the completion to message_complete_url from the
+  // browser, for a web sign-in it redirects to return_to with a code (only
+  // if return_to was allowlisted) or, on cancel, with error=access_denied.
+  function hostedPage(agentPath, params) {
+    const name = params.get("agent_name") || agentPath;
+    const connectors = params.get("connectors");
+    return `${labelledPage("Local sign-in stand-in", "sign-in.me", "#status { margin-top: 1rem; }")}
 <h1>Sign in to ${esc(name)}</h1>
 <p>Agent <code>${esc(agentPath)}</code>${connectors ? `, asking for <strong>${esc(connectors)}</strong>` : ""}.</p>
 <form id="signin">
@@ -354,21 +360,8 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
   // The accounts origin's authorize page, stand-in: a labelled consent form
   // whose Continue posts back here and redirects with a code.
   function authorizePage(params) {
-    const esc = (t) => String(t ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
     const hidden = Object.entries(params).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join("\n");
-    return `<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local Configure authorize stand-in</title>
-<style>
-:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
-body { margin: 0; background: Canvas; color: CanvasText; }
-.banner { background: #b45309; color: #fff; padding: 0.6rem 1rem; font-weight: 700; text-align: center; }
-main { max-width: 28rem; margin: 3rem auto; padding: 1.5rem; border: 2px dashed #b45309; border-radius: 12px; }
-label { display: block; font-weight: 600; margin: 1rem 0 0.3rem; }
-input { font: inherit; width: 100%; box-sizing: border-box; padding: 0.45rem; }
-button { font: inherit; margin-top: 1rem; margin-right: 0.5rem; padding: 0.5rem 1rem; font-weight: 600; }
-</style></head><body>
-<div class="banner" role="note">LOCAL STAND-IN of accounts.configure.dev: nothing here reaches Configure</div>
-<main>
+    return `${labelledPage("Local Configure authorize stand-in", "accounts.configure.dev")}
 <h1>Continue with Configure</h1>
 <p><code>${esc(params.client_id)}</code> asks for <strong>${esc(params.scope)}</strong>.</p>
 <form method="post" action="/oauth/authorize">
