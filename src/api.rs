@@ -47,8 +47,9 @@ pub struct TokenValidation {
     /// True only if the API said exactly `true`.
     pub valid: bool,
     pub user_id: Option<String>,
-    /// `tokenUse`/`token_use` was `"agent"`.
-    pub agent_token: bool,
+    /// `tokenUse`/`token_use` when the API gave one (`"agent"` for agent
+    /// tokens); any other JSON type reads as its JSON text.
+    pub token_use: Option<String>,
     pub approved: Option<bool>,
     pub agent: Option<String>,
 }
@@ -61,6 +62,8 @@ pub struct SignInExchange {
     pub agent: String,
     /// False only if the API said exactly `false`.
     pub approved: bool,
+    /// `tokenUse`/`token_use` when the API gave one.
+    pub token_use: Option<String>,
 }
 
 /// `recognizePhone`'s answer.
@@ -421,12 +424,20 @@ pub fn answer_object(response: &ApiResponse) -> Result<Map<String, Value>, Confi
     }
 }
 
+/// `tokenUse` or `token_use`, when given (null is not given).
+fn token_use(object: &Map<String, Value>) -> Option<String> {
+    match object.get("tokenUse").filter(|v| !v.is_null()).or_else(|| object.get("token_use")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
 pub fn parse_validation(object: &Map<String, Value>) -> TokenValidation {
     TokenValidation {
         valid: is_true(object, "valid"),
         user_id: either(object, "userId", "user_id"),
-        agent_token: object.get("tokenUse").and_then(Value::as_str) == Some("agent")
-            || object.get("token_use").and_then(Value::as_str) == Some("agent"),
+        token_use: token_use(object),
         approved: bool_value(object, "approved"),
         agent: string_value(object, "agent"),
     }
@@ -440,6 +451,7 @@ pub fn parse_exchange(object: &Map<String, Value>) -> Result<SignInExchange, Con
             user_id,
             agent,
             approved: bool_value(object, "approved") != Some(false),
+            token_use: token_use(object),
         }),
         _ => Err(ConfigureError::new(
             ErrorCode::ServerError,
@@ -769,7 +781,16 @@ mod tests {
         let v = parse_validation(&ok(r#"{"valid":"true","user_id":" u1 ","token_use":"agent","agent":"a"}"#));
         assert!(!v.valid, "only exactly true is valid");
         assert_eq!(v.user_id.as_deref(), Some("u1"));
-        assert!(v.agent_token);
+        assert_eq!(v.token_use.as_deref(), Some("agent"));
+        assert_eq!(
+            parse_validation(&ok(r#"{"valid":true,"tokenUse":"access"}"#)).token_use.as_deref(),
+            Some("access")
+        );
+        assert_eq!(parse_validation(&ok(r#"{"valid":true,"tokenUse":null}"#)).token_use, None);
+        assert_eq!(parse_validation(&ok(r#"{"valid":true,"token_use":5}"#)).token_use.as_deref(), Some("5"));
+        let exchanged =
+            parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":false,"token_use":"x"}"#));
+        assert_eq!(exchanged.as_ref().map(|e| (e.approved, e.token_use.as_deref())), Ok((false, Some("x"))));
         assert_eq!(
             parse_exchange(&ok(r#"{"token":"t","userId":"u"}"#)).unwrap_err().message,
             "Sign-in exchange response was missing token, userId, or agent"

@@ -8,17 +8,18 @@ use crate::config::{require, Config};
 use crate::cookies::{self, STATE_COOKIE};
 use crate::cors::{self, OriginCheck};
 use crate::error::EdgeError;
-use crate::flows::complete::{complete, Completion};
+use crate::flows::complete::{complete, Completed, Completion};
 use crate::flows::identity::{resolve_identity, IdentityRequest};
 use crate::flows::journeys::{create_journey, JourneyRequest};
 use crate::flows::links::{delete_link, read_link};
 use crate::flows::oauth::{self, OAuthContext, OAUTH_STATE_COOKIE};
+use crate::flows::redeem::{redeem, RedeemRequest};
 use crate::flows::web::{self, CallbackQuery, PageError, SignInRequest, WebContext};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
 use crate::pages;
 use crate::ratelimit::{self, NoLimit, RateLimit};
-use crate::routes::{self, Route};
+use crate::routes::{self, Route, AGENT_API_BODY_LIMIT, WEBHOOK_BODY_LIMIT};
 use crate::session::SESSION_COOKIE;
 use crate::settings::{self, SettingSource};
 use crate::store::Store;
@@ -26,10 +27,6 @@ use serde_json::{json, Value};
 
 /// The crate version, reported by /healthz.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Body limits: the agent API's requests are small; the webhook's smaller.
-pub const AGENT_API_BODY_LIMIT: usize = 64 * 1024;
-pub const WEBHOOK_BODY_LIMIT: usize = 16 * 1024;
 
 /// What a request is handled with. `store` is absent without the KV
 /// binding and `api` without an agent and an API key: the routes that need
@@ -124,21 +121,21 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         pages::error(error.status, error.title, &error.message)
     }
 
-    fn web_context<'r>(&'r self, request: &'r HttpRequest) -> Result<WebContext<'r, S, A>, EdgeError> {
+    fn web_context(&self) -> Result<WebContext<'_, S, A>, EdgeError> {
         Ok(WebContext {
+            worker_origin: self.public_url()?,
             store: self.store()?,
             api: self.api,
             keyring: require(&self.config.sealing_keys)?,
             agent: require(&self.config.agent)?,
             config: self.config,
-            worker_origin: self.origin_of(request),
             now_ms: self.now_ms,
             log: self.log,
         })
     }
 
     async fn web_sign_in(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
-        let context = self.web_context(request)?;
+        let context = self.web_context()?;
         let ticket = web::query_value(&request.query, "ticket");
         let started = context.start(ticket.as_deref()).await?;
         Ok(HttpResponse::redirect(&started.location).with_header(
@@ -148,7 +145,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
     }
 
     async fn callback(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
-        let context = self.web_context(request)?;
+        let context = self.web_context()?;
         let query = CallbackQuery::parse(&request.query);
         let cookie = cookies::read(request, STATE_COOKIE);
         let location = context.finish(&query, cookie.as_deref()).await?;
@@ -157,7 +154,8 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
 
     /// Everything a "Continue with Configure" login needs, or the 503 naming
     /// the first missing setting.
-    fn oauth_context<'r>(&'r self, request: &'r HttpRequest) -> Result<OAuthContext<'r, S, A>, EdgeError> {
+    fn oauth_context(&self) -> Result<OAuthContext<'_, S, A>, EdgeError> {
+        let worker_origin = self.public_url()?;
         let agent = require(&self.config.agent)?;
         let api_key = require(&self.config.api_key)?;
         let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
@@ -173,24 +171,24 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             api_key,
             agent: agent.as_str(),
             config: self.config,
-            worker_origin: self.origin_of(request),
+            worker_origin,
             now_ms: self.now_ms,
             log: self.log,
         })
     }
 
     async fn oauth_login(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
-        let context = self.oauth_context(request)?;
+        let context = self.oauth_context()?;
         let return_after = web::query_value(&request.query, "returnAfter");
         let started = context.login(return_after.as_deref()).await?;
         Ok(HttpResponse::redirect(&started.location).with_header(
             "Set-Cookie",
-            &cookies::set(OAUTH_STATE_COOKIE, &started.state, self.config.state_ttl_seconds),
+            &cookies::set(OAUTH_STATE_COOKIE, &started.cookie, self.config.state_ttl_seconds),
         ))
     }
 
     async fn oauth_callback(&self, request: &HttpRequest) -> Result<HttpResponse, PageError> {
-        let context = self.oauth_context(request)?;
+        let context = self.oauth_context()?;
         let query = CallbackQuery::parse(&request.query);
         let cookie = cookies::read(request, OAUTH_STATE_COOKIE);
         let finished = context.callback(&query, cookie.as_deref()).await?;
@@ -243,8 +241,9 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 .unwrap_or_else(|error| self.failure(error));
             return cors::decorate_with_credentials(response, &origin);
         }
-        let own = |o: &str| {
-            o.eq_ignore_ascii_case(self.origin_of(request)) || o.eq_ignore_ascii_case(&request.origin)
+        let own = |o: &str| match &self.config.public_url {
+            Some(public) => o.eq_ignore_ascii_case(public),
+            None => o.eq_ignore_ascii_case(&request.origin),
         };
         let same_site = match request.header("origin").map(str::trim) {
             Some(o) => own(o) || matches!(origin, cors::OriginCheck::Allowed(_)),
@@ -260,7 +259,9 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             Some(Err(error)) => return cors::decorate_with_credentials(self.failure(error), &origin),
             Some(Ok(url)) => HttpResponse::redirect(&url).with_status(303),
             None if wants_html(request) => {
-                HttpResponse::redirect(&format!("{}/", self.origin_of(request))).with_status(303)
+                let home =
+                    self.config.public_url.as_deref().map(|p| format!("{p}/")).unwrap_or("/".to_owned());
+                HttpResponse::redirect(&home).with_status(303)
             }
             None => HttpResponse::json(200, &json!({ "ok": true, "signedIn": false })),
         };
@@ -281,7 +282,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         match route {
             Route::Healthz => Ok(self.healthz()),
             Route::Journeys => {
-                self.authorize(request)?;
+                self.authorize(request).await?;
                 let input = JourneyRequest::from_json(&body::json_object(request, AGENT_API_BODY_LIMIT)?)?;
                 let created = create_journey(
                     self.store()?,
@@ -296,7 +297,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 Ok(HttpResponse::json(201, &created))
             }
             Route::IdentityResolve => {
-                self.authorize(request)?;
+                self.authorize(request).await?;
                 let input = IdentityRequest::from_json(&body::json_object(request, AGENT_API_BODY_LIMIT)?)?;
                 let identity = resolve_identity(
                     self.store()?,
@@ -311,7 +312,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 Ok(HttpResponse::json(200, &identity))
             }
             Route::Link { encoded } => {
-                self.authorize(request)?;
+                self.authorize(request).await?;
                 let subject = &routes::link_subject(encoded)?;
                 let store = self.store()?;
                 if request.method == Method::Delete {
@@ -324,7 +325,8 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 link.map(|link| HttpResponse::json(200, &link)).ok_or(EdgeError::LinkNotFound)
             }
             Route::SignIns => {
-                self.authorize(request)?;
+                self.authorize(request).await?;
+                let worker_origin = self.public_url()?;
                 let input = SignInRequest::from_json(
                     &body::json_object(request, AGENT_API_BODY_LIMIT)?,
                     self.config,
@@ -334,15 +336,29 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                     require(&self.config.sealing_keys)?,
                     self.config,
                     &input,
-                    self.origin_of(request),
+                    worker_origin,
                     self.now_ms,
                 )
                 .await?;
                 Ok(HttpResponse::json(201, &created))
             }
+            Route::Redeem => {
+                self.authorize(request).await?;
+                let input = RedeemRequest::from_json(&body::json_object(request, AGENT_API_BODY_LIMIT)?)?;
+                let redeemed = redeem(
+                    self.store()?,
+                    require(&self.config.sealing_keys)?,
+                    require(&self.config.agent)?.as_str(),
+                    &input,
+                    self.now_ms,
+                    self.log,
+                )
+                .await?;
+                Ok(HttpResponse::json(200, &redeemed))
+            }
             Route::Setup => {
-                self.authorize(request)?;
-                self.setup(request).await
+                self.authorize(request).await?;
+                self.setup().await
             }
             Route::Complete
             | Route::WebSignIn
@@ -357,10 +373,14 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
 
     /// `POST /v1/setup`: registers this Worker's callback with Configure now
     /// and reports what was registered and what failed.
-    async fn setup(&self, request: &HttpRequest) -> Result<HttpResponse, EdgeError> {
+    async fn setup(&self) -> Result<HttpResponse, EdgeError> {
+        // Only PUBLIC_URL is ever registered: a request that reached this
+        // Worker under another hostname (workers.dev, a preview) cannot
+        // register a redirect URI there.
+        let worker_origin = self.public_url()?;
         let store = self.store()?;
         let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
-        let callback = format!("{}{}", self.origin_of(request), web::CALLBACK_PATH);
+        let callback = format!("{worker_origin}{}", web::CALLBACK_PATH);
         let mut registered = Vec::new();
         let mut failed = Vec::new();
         match web::ensure_return_to(store, api, &callback, true, self.now_ms).await {
@@ -375,7 +395,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         // "Continue with Configure": the OAuth client's redirect URI (nothing
         // to register without an OAuth client).
         if let (Ok(client_id), Ok(api_key)) = (&self.config.oauth_client_id, &self.config.api_key) {
-            let redirect_uri = format!("{}{}", self.origin_of(request), oauth::OAUTH_CALLBACK_PATH);
+            let redirect_uri = format!("{worker_origin}{}", oauth::OAUTH_CALLBACK_PATH);
             let outcome = oauth::ensure_oauth_redirect(
                 store,
                 api,
@@ -441,7 +461,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         let completion = Completion::from_json(&body::json_object(request, WEBHOOK_BODY_LIMIT)?)?;
         let agent = require(&self.config.agent)?;
         let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
-        complete(
+        let completed = complete(
             self.store()?,
             api,
             require(&self.config.sealing_keys)?,
@@ -451,18 +471,36 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             self.log,
         )
         .await?;
-        Ok(HttpResponse::json(200, &json!({ "ok": true, "linked": true })))
+        Ok(match completed {
+            Completed::Linked => HttpResponse::json(200, &json!({ "ok": true, "linked": true })),
+            Completed::Pending => {
+                HttpResponse::json(200, &json!({ "ok": true, "linked": false, "pending": true }))
+            }
+        })
     }
 
-    fn authorize(&self, request: &HttpRequest) -> Result<(), EdgeError> {
-        bearer::authorize(request, require(&self.config.api_secret)?)
+    /// The agent API's bearer check. Failed checks count against the
+    /// client's limit (`agent-auth`), so guessing the secret is throttled.
+    async fn authorize(&self, request: &HttpRequest) -> Result<(), EdgeError> {
+        let result = bearer::authorize(request, require(&self.config.api_secret)?);
+        if result.is_err() && !self.allowed("agent-auth", request).await {
+            return Err(EdgeError::RateLimited);
+        }
+        result
+    }
+
+    /// `PUBLIC_URL`: every URL of a browser flow and every registration is
+    /// built from it alone, never from the Host a request came to.
+    fn public_url(&self) -> Result<&str, EdgeError> {
+        self.config.public_url.as_deref().ok_or(EdgeError::NotConfigured { setting: "PUBLIC_URL" })
     }
 
     fn store(&self) -> Result<&S, EdgeError> {
         self.store.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_KV" })
     }
 
-    /// `PUBLIC_URL`, else the origin the request came to.
+    /// `PUBLIC_URL`, else the origin the request came to: for journeys only
+    /// (the agent API names its own webhook; the browser flows do not).
     fn origin_of<'r>(&'r self, request: &'r HttpRequest) -> &'r str {
         match &self.config.public_url {
             Some(public) => public,

@@ -15,6 +15,11 @@ pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_TICKET_TTL_SECONDS: u64 = 5 * 60;
 pub const DEFAULT_STATE_TTL_SECONDS: u64 = 10 * 60;
 pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 24 * 3600;
+pub const DEFAULT_REDEEM_TTL_SECONDS: u64 = 120;
+/// The agent API's bearer secret: long and varied enough that guessing it
+/// is hopeless even before the failed-check rate limit.
+pub const MIN_API_SECRET_LEN: usize = 32;
+pub const MIN_API_SECRET_DISTINCT: usize = 16;
 pub const DEFAULT_ACCOUNTS_ORIGIN: &str = "https://accounts.configure.dev";
 pub const DEFAULT_OAUTH_RESOURCE: &str = "https://api.configure.dev";
 pub const DEFAULT_OAUTH_SCOPES: [&str; 2] = ["profile.read", "profile.search"];
@@ -47,6 +52,8 @@ pub struct Config {
     pub journey_ttl_seconds: u64,
     pub ticket_ttl_seconds: u64,
     pub state_ttl_seconds: u64,
+    /// How long a web callback's result waits for the app's redeem.
+    pub redeem_ttl_seconds: u64,
     /// What the web flow's hosted page shows: display name, connectors, theme.
     pub display_name: Option<String>,
     pub connectors: Vec<String>,
@@ -72,11 +79,17 @@ fn missing(setting: &'static str) -> SettingProblem {
     SettingProblem { setting, reason: "not set".to_owned() }
 }
 
-/// `scheme://host[:port]` of an http(s) URL with no path, query, fragment
-/// or credentials; the normalized origin.
+/// Why a URL setting must be https: tokens, codes and secrets cross it.
+const NOT_SECURE: &str = "must be https (http only on localhost, 127.0.0.1 or [::1])";
+
+/// `scheme://host[:port]` of an https URL (http on loopback) with no path,
+/// query, fragment or credentials; the normalized origin.
 pub fn parse_origin(value: &str) -> Result<String, String> {
     let url = HttpUrl::parse(value)
         .ok_or_else(|| "must be an http(s) origin of ASCII letters, digits, '-' and '.'".to_owned())?;
+    if !url.is_secure_or_loopback() {
+        return Err(NOT_SECURE.to_owned());
+    }
     if url.rest() != "/" {
         return Err("must be an origin (no path, query or fragment)".to_owned());
     }
@@ -103,9 +116,13 @@ impl Config {
             text(source, "CONFIGURE_API_KEY").map(Secret::new).ok_or_else(|| missing("CONFIGURE_API_KEY"));
         let api_secret = match text(source, "CONFIGURE_EDGE_API_SECRET") {
             None => Err(missing("CONFIGURE_EDGE_API_SECRET")),
-            Some(value) if value.len() < 16 => {
-                Err(invalid("CONFIGURE_EDGE_API_SECRET", "must be at least 16 characters".to_owned()))
-            }
+            Some(value) if !strong_secret(&value) => Err(invalid(
+                "CONFIGURE_EDGE_API_SECRET",
+                format!(
+                    "must be at least {MIN_API_SECRET_LEN} characters with at least \
+                     {MIN_API_SECRET_DISTINCT} different ones (make dev generates one)"
+                ),
+            )),
             Some(value) => Ok(Secret::new(value)),
         };
         let sealing_keys = match text(source, "CONFIGURE_EDGE_SEALING_KEYS") {
@@ -118,6 +135,10 @@ impl Config {
         let base_url = match text(source, "CONFIGURE_BASE_URL") {
             None => DEFAULT_BASE_URL.to_owned(),
             Some(value) => match HttpUrl::parse(&value) {
+                Some(url) if !url.is_secure_or_loopback() => {
+                    invalid("CONFIGURE_BASE_URL", NOT_SECURE.to_owned());
+                    DEFAULT_BASE_URL.to_owned()
+                }
                 Some(url) if !url.rest().contains(['?', '#']) && !url.has_credentials() => {
                     url.href().trim_end_matches('/').to_owned()
                 }
@@ -149,9 +170,20 @@ impl Config {
         let allowed_return_origins =
             origin_list("ALLOWED_RETURN_ORIGINS", text(source, "ALLOWED_RETURN_ORIGINS"));
 
-        let public_url = text(source, "PUBLIC_URL").and_then(|value| {
-            parse_origin(value.trim_end_matches('/')).map_err(|reason| invalid("PUBLIC_URL", reason)).ok()
-        });
+        // The browser flows build every URL from PUBLIC_URL alone (never from
+        // the Host a request came to), so they wait for it: /healthz says so.
+        let public_url = match text(source, "PUBLIC_URL") {
+            None => {
+                invalid(
+                    "PUBLIC_URL",
+                    "not set: the web sign-in, the login and /v1/setup answer 503 until it is".to_owned(),
+                );
+                None
+            }
+            Some(value) => {
+                parse_origin(value.trim_end_matches('/')).map_err(|reason| invalid("PUBLIC_URL", reason)).ok()
+            }
+        };
 
         let mut number =
             |setting: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match text(
@@ -176,6 +208,8 @@ impl Config {
             number("CONFIGURE_EDGE_TICKET_TTL_SECONDS", DEFAULT_TICKET_TTL_SECONDS, 1..=3600);
         let state_ttl_seconds =
             number("CONFIGURE_EDGE_STATE_TTL_SECONDS", DEFAULT_STATE_TTL_SECONDS, 1..=3600);
+        let redeem_ttl_seconds =
+            number("CONFIGURE_EDGE_REDEEM_TTL_SECONDS", DEFAULT_REDEEM_TTL_SECONDS, 1..=3600);
         let session_ttl_seconds =
             number("CONFIGURE_EDGE_SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL_SECONDS, 60..=30 * 24 * 3600);
         let theme = match text(source, "CONFIGURE_EDGE_THEME") {
@@ -190,7 +224,11 @@ impl Config {
         let mut origin_of = |setting: &'static str, default: &str| match text(source, setting) {
             None => default.to_owned(),
             Some(value) => match HttpUrl::parse(&value).filter(|url| !url.has_credentials()) {
-                Some(url) => url.origin(),
+                Some(url) if url.is_secure_or_loopback() => url.origin(),
+                Some(_) => {
+                    invalid(setting, NOT_SECURE.to_owned());
+                    default.to_owned()
+                }
                 None => {
                     invalid(setting, "must be an http(s) URL (its origin is used)".to_owned());
                     default.to_owned()
@@ -236,6 +274,7 @@ impl Config {
             journey_ttl_seconds,
             ticket_ttl_seconds,
             state_ttl_seconds,
+            redeem_ttl_seconds,
             display_name: text(source, "CONFIGURE_EDGE_DISPLAY_NAME"),
             connectors,
             theme,
@@ -249,6 +288,12 @@ impl Config {
             problems,
         }
     }
+}
+
+/// At least `MIN_API_SECRET_LEN` characters, `MIN_API_SECRET_DISTINCT` of them different.
+pub fn strong_secret(value: &str) -> bool {
+    let distinct: std::collections::BTreeSet<char> = value.chars().collect();
+    value.chars().count() >= MIN_API_SECRET_LEN && distinct.len() >= MIN_API_SECRET_DISTINCT
 }
 
 /// A required setting for a route, or the route's 503.
@@ -274,8 +319,58 @@ mod tests {
         assert_eq!(c.sign_in_origins, vec!["https://sign-in.me"]);
         assert_eq!(c.api_timeout_ms, 10_000);
         assert_eq!(c.journey_ttl_seconds, 900);
+        assert_eq!(c.redeem_ttl_seconds, 120);
         assert_eq!(c.agent.unwrap_err().setting, "CONFIGURE_AGENT");
-        assert!(c.problems.is_empty(), "missing is not invalid");
+        // Missing is not invalid, except PUBLIC_URL, which the browser flows wait for.
+        let names: Vec<_> = c.problems.iter().map(|p| p.setting).collect();
+        assert_eq!(names, vec!["PUBLIC_URL"]);
+    }
+
+    #[test]
+    fn urls_must_be_https_except_on_loopback() {
+        let c = config(&[
+            ("CONFIGURE_BASE_URL", "http://api.example"),
+            ("CONFIGURE_SIGN_IN_ORIGIN", "http://sign-in.example, https://sign-in.me"),
+            ("ALLOWED_RETURN_ORIGINS", "http://app.example,https://app.example,http://localhost:3000"),
+            ("PUBLIC_URL", "http://edge.example"),
+            ("CONFIGURE_ACCOUNTS_ORIGIN", "http://accounts.example"),
+        ]);
+        assert_eq!(c.base_url, DEFAULT_BASE_URL);
+        assert_eq!(c.sign_in_origins, vec!["https://sign-in.me"]);
+        assert_eq!(c.allowed_return_origins, vec!["https://app.example", "http://localhost:3000"]);
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.accounts_origin, DEFAULT_ACCOUNTS_ORIGIN);
+        let names: Vec<_> = c.problems.iter().map(|p| p.setting).collect();
+        assert_eq!(
+            names,
+            vec![
+                "CONFIGURE_BASE_URL",
+                "CONFIGURE_SIGN_IN_ORIGIN",
+                "ALLOWED_RETURN_ORIGINS",
+                "PUBLIC_URL",
+                "CONFIGURE_ACCOUNTS_ORIGIN"
+            ]
+        );
+        let local = config(&[
+            ("CONFIGURE_BASE_URL", "http://127.0.0.1:8788"),
+            ("CONFIGURE_SIGN_IN_ORIGIN", "http://127.0.0.1:8788"),
+            ("PUBLIC_URL", "http://127.0.0.1:8787"),
+        ]);
+        assert!(local.problems.is_empty(), "{:?}", local.problems);
+        assert_eq!(local.base_url, "http://127.0.0.1:8788");
+    }
+
+    #[test]
+    fn the_api_secret_must_be_strong() {
+        for weak in
+            ["short", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcde0123456789abcde0123456789"]
+        {
+            let c = config(&[("CONFIGURE_EDGE_API_SECRET", weak), ("PUBLIC_URL", "https://e.example")]);
+            assert_eq!(c.api_secret.unwrap_err().setting, "CONFIGURE_EDGE_API_SECRET", "{weak}");
+            assert!(!format!("{:?}", c.problems).contains(weak));
+        }
+        let strong = "0123456789abcdef-0123456789abcdef";
+        assert!(config(&[("CONFIGURE_EDGE_API_SECRET", strong)]).api_secret.is_ok());
     }
 
     #[test]
@@ -313,6 +408,7 @@ mod tests {
                 "CONFIGURE_EDGE_API_SECRET",
                 "CONFIGURE_EDGE_SEALING_KEYS",
                 "ALLOWED_RETURN_ORIGINS",
+                "PUBLIC_URL",
                 "CONFIGURE_API_TIMEOUT_MS"
             ]
         );

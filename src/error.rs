@@ -38,6 +38,20 @@ pub enum EdgeError {
     JourneyNotFound,
     /// The subject has no link.
     LinkNotFound,
+    /// A web sign-in's redeem code is unknown, expired or already used.
+    RedeemCodeNotFound,
+    /// The app redeemed a code for another subject than the ticket's: the
+    /// result is discarded.
+    SubjectMismatch,
+    /// Configure recognizes the journey's phone as another user than the
+    /// token's: nothing is stored.
+    PhoneMismatch,
+    /// The subject is already linked to another Configure user (`binding:
+    /// "none"` never replaces it silently).
+    LinkConflict,
+    /// Two different users completed the same confirmation journey: both
+    /// completions are discarded, the conversation starts again.
+    CompletionConflict,
     /// No valid edge session cookie (absent, tampered with, or expired).
     NotSignedIn,
     /// The Configure API failed or refused us (outage, timeout, 5xx, bad
@@ -71,7 +85,11 @@ impl EdgeError {
             EdgeError::NotConfigured { .. } => 503,
             EdgeError::Unauthorized | EdgeError::InvalidToken | EdgeError::NotSignedIn => 401,
             EdgeError::OriginNotAllowed => 403,
-            EdgeError::JourneyNotFound | EdgeError::LinkNotFound => 404,
+            EdgeError::JourneyNotFound | EdgeError::LinkNotFound | EdgeError::RedeemCodeNotFound => 404,
+            EdgeError::SubjectMismatch
+            | EdgeError::PhoneMismatch
+            | EdgeError::LinkConflict
+            | EdgeError::CompletionConflict => 409,
             EdgeError::Upstream { .. } => 502,
             EdgeError::RateLimited => 429,
             EdgeError::StoreUnavailable { .. } => 503,
@@ -93,6 +111,11 @@ impl EdgeError {
             EdgeError::InvalidToken => "invalid_token",
             EdgeError::JourneyNotFound => "journey_not_found",
             EdgeError::LinkNotFound => "link_not_found",
+            EdgeError::RedeemCodeNotFound => "code_not_found",
+            EdgeError::SubjectMismatch => "subject_mismatch",
+            EdgeError::PhoneMismatch => "phone_mismatch",
+            EdgeError::LinkConflict => "link_conflict",
+            EdgeError::CompletionConflict => "completion_conflict",
             EdgeError::NotSignedIn => "not_signed_in",
             EdgeError::Upstream { .. } => "configure_unavailable",
             EdgeError::RateLimited => "rate_limited",
@@ -129,6 +152,19 @@ impl EdgeError {
             }
             EdgeError::JourneyNotFound => "The journey is unknown, expired or already used.".to_owned(),
             EdgeError::LinkNotFound => "No link for this subject.".to_owned(),
+            EdgeError::RedeemCodeNotFound => "The code is unknown, expired or already used.".to_owned(),
+            EdgeError::SubjectMismatch => {
+                "The code belongs to another subject; its sign-in was discarded.".to_owned()
+            }
+            EdgeError::PhoneMismatch => {
+                "Configure knows this conversation's phone as another user; nothing was linked.".to_owned()
+            }
+            EdgeError::LinkConflict => {
+                "The subject is already linked to another Configure user; delete that link first.".to_owned()
+            }
+            EdgeError::CompletionConflict => {
+                "Two different users completed this journey; both were discarded. Start again.".to_owned()
+            }
             EdgeError::NotSignedIn => {
                 "Not signed in (no valid session; start at /auth/configure/login).".to_owned()
             }

@@ -66,6 +66,9 @@ pub struct HttpRequest {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The body was larger than the route's limit: the entry stopped reading
+    /// it (and `body` is empty); reading it is a 413.
+    pub body_too_large: bool,
 }
 
 impl HttpRequest {
@@ -95,6 +98,7 @@ impl HttpRequest {
             query: query.to_owned(),
             headers: Vec::new(),
             body: Vec::new(),
+            body_too_large: false,
         })
     }
 

@@ -110,6 +110,24 @@ impl HttpUrl {
         &self.rest
     }
 
+    /// Whether the host is this machine: `localhost`, `127.x.x.x` or `[::1]`.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.as_str();
+        host == "localhost"
+            || host == "[::1]"
+            || host.strip_prefix("127.").is_some_and(|rest| {
+                let parts: Vec<&str> = rest.split('.').collect();
+                parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.parse::<u8>().is_ok())
+            })
+    }
+
+    /// https, or http on loopback only (local development): what every
+    /// setting URL and origin must be, so no secret or token crosses the
+    /// network in clear.
+    pub fn is_secure_or_loopback(&self) -> bool {
+        self.scheme == "https" || self.is_loopback()
+    }
+
     /// The URL with the credentials dropped.
     pub fn href(&self) -> String {
         format!("{}{}", self.origin(), self.rest)
@@ -170,6 +188,18 @@ mod tests {
         ] {
             assert_eq!(HttpUrl::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn loopback_hosts_may_use_http() {
+        for local in ["http://127.0.0.1:8787", "http://localhost:3000", "http://[::1]/", "http://127.9.0.1/"]
+        {
+            assert!(HttpUrl::parse(local).unwrap().is_secure_or_loopback(), "{local}");
+        }
+        for remote in ["http://edge.example", "http://127.0.0.1.evil.example/", "http://localhost.example/"] {
+            assert!(!HttpUrl::parse(remote).unwrap().is_secure_or_loopback(), "{remote}");
+        }
+        assert!(HttpUrl::parse("https://edge.example").unwrap().is_secure_or_loopback());
     }
 
     #[test]

@@ -3,23 +3,35 @@
 //! | key | value | expires |
 //! |---|---|---|
 //! | `journey:<b64url(sha256(journeyId))>` | `JourneyRecord` | KV TTL and `expiresAt` |
+//! | `pending:<b64url(sha256(subject))>` | `PendingRecord` | KV TTL and `expiresAt` (its journey's) |
 //! | `link:<b64url(sha256(subject))>` | `LinkRecord` | never (until deleted) |
 //! | `ticket:<b64url(sha256(ticket))>` | `WebSignInRecord` | KV TTL and `expiresAt` |
 //! | `state:<b64url(sha256(state))>` | `WebSignInRecord` | KV TTL and `expiresAt` |
-//! | `oauth:<b64url(sha256(state))>` | `OAuthStateRecord` | KV TTL and `expiresAt` |
+//! | `redeem:<b64url(sha256(code))>` | `RedeemRecord` | KV TTL and `expiresAt` |
 //! | `setup:<b64url(sha256(kind, url, version))>` | `SetupRecord` | never |
 //!
 //! Keys are fixed-length and never contain caller text. Values are versioned
 //! JSON (`v`); secrets and identifiers inside them (the token, the journey's
 //! subject) are sealed (seal.rs) with the KV key as associated data, so no
-//! token, subject or journey id is stored in plain text. A record of an
-//! unknown version or that does not open is treated as absent (and logged).
+//! token, subject or journey id is stored in plain text. A link's plain
+//! fields are part of its token's associated data (links.rs), so none can be
+//! changed without the record failing to open. A record of an unknown
+//! version or that does not open is treated as absent (and logged).
+//!
+//! A "Continue with Configure" login keeps nothing in KV before its callback:
+//! its state, PKCE verifier and returnAfter travel sealed in the login cookie
+//! (flows/oauth.rs).
 
 use crate::json_fields::Fields;
 use serde::Serialize;
 
-/// The record version this code writes and reads.
+/// The record version this code writes and reads (links: `LINK_VERSION`).
 pub const RECORD_VERSION: u32 = 1;
+
+/// Links are version 2: their plain fields are authenticated with the
+/// token. Version 1 links (only the token bound, to the key) are still read
+/// and re-sealed as version 2 on read.
+pub const LINK_VERSION: u32 = 2;
 
 fn hashed(prefix: &str, value: &str) -> String {
     format!("{prefix}:{}", crate::b64::encode_url(crate::crypto::sha256(value.as_bytes())))
@@ -41,9 +53,14 @@ pub fn state_key(state: &str) -> String {
     hashed("state", state)
 }
 
-/// A "Continue with Configure" login in progress, by its OAuth state.
-pub fn oauth_state_key(state: &str) -> String {
-    hashed("oauth", state)
+/// A web callback's result waiting for the app's redeem, by its one-time code.
+pub fn redeem_key(code: &str) -> String {
+    hashed("redeem", code)
+}
+
+/// A message completion waiting for its confirmation word, by subject.
+pub fn pending_key(subject: &str) -> String {
+    hashed("pending", subject)
 }
 
 /// Remembers that `url` was registered with Configure as `kind` by this
@@ -66,16 +83,15 @@ pub struct WebSignInRecord {
     pub expires_at: u64,
 }
 
-/// A "Continue with Configure" login in progress: the PKCE verifier
-/// (sealed) and where to send the browser afterwards (allowlisted when the
-/// login started, checked again at the end).
+/// A one-time item whose whole content is one sealed JSON payload (bound
+/// to its KV key): a web callback's result waiting for the app's redeem
+/// (`redeem:`), or a message completion waiting for its confirmation word
+/// (`pending:`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OAuthStateRecord {
+pub struct SealedItemRecord {
     pub v: u32,
-    pub sealed_verifier: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub return_after: Option<String>,
+    pub sealed: String,
     pub created_at: u64,
     pub expires_at: u64,
 }
@@ -89,13 +105,51 @@ pub struct SetupRecord {
     pub registered_at: String,
 }
 
-/// A pending message sign-in: which subject the completion links.
+/// How a message journey's completion is tied to the conversation that
+/// asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Binding {
+    /// Configure must recognize the conversation's phone as the token's user
+    /// (unrecognized phones fall back to the confirmation word).
+    Phone,
+    /// The completion waits until the conversation sends back the word.
+    Confirmation,
+    /// Whoever completes is linked (forwardable; the agent's choice).
+    None,
+}
+
+impl Binding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Binding::Phone => "phone",
+            Binding::Confirmation => "confirmation",
+            Binding::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Binding> {
+        [Binding::Phone, Binding::Confirmation, Binding::None].into_iter().find(|b| b.as_str() == text)
+    }
+}
+
+/// A pending message sign-in: which subject the completion links, and how
+/// it is bound to the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JourneyRecord {
     pub v: u32,
-    /// The subject, sealed.
+    /// The subject, sealed; the binding is part of its associated data.
     pub sealed_subject: String,
+    /// Absent in journeys made before bindings existed: read as `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<Binding>,
+    /// The conversation's phone candidates (JSON list), sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_candidates: Option<String>,
+    /// The confirmation word, sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_confirmation: Option<String>,
     pub created_at: u64,
     /// Milliseconds since the epoch; past it the journey is gone, whatever KV says.
     pub expires_at: u64,
@@ -131,6 +185,7 @@ impl LinkSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkRecord {
+    /// `LINK_VERSION` when written; 1 for links written before it.
     pub v: u32,
     pub user_id: String,
     pub agent: String,
@@ -150,16 +205,19 @@ pub struct LinkRecord {
 /// A record read back from its stored JSON (json_fields.rs: why not serde's
 /// derive). `v` is checked by `parse_record` before this is called.
 pub trait Record: Sized {
+    /// The versions this code reads.
+    const VERSIONS: &'static [u32] = &[RECORD_VERSION];
     fn from_fields(fields: &Fields) -> Option<Self>;
 }
 
-/// Parses a stored record of the current version; anything else is `None`.
+/// Parses a stored record of a version this code reads; anything else is `None`.
 pub fn parse_record<T: Record>(text: &str) -> Option<T> {
     // from_slice everywhere (not from_str): each reader type is a whole
     // second copy of serde_json's parser in the wasm.
     let value: serde_json::Value = serde_json::from_slice(text.as_bytes()).ok()?;
     let fields = Fields::of(&value)?;
-    if fields.number("v")? != u64::from(RECORD_VERSION) {
+    let v = fields.number("v")?;
+    if !T::VERSIONS.iter().any(|known| u64::from(*known) == v) {
         return None;
     }
     T::from_fields(&fields)
@@ -177,12 +235,11 @@ impl Record for WebSignInRecord {
     }
 }
 
-impl Record for OAuthStateRecord {
+impl Record for SealedItemRecord {
     fn from_fields(f: &Fields) -> Option<Self> {
-        Some(OAuthStateRecord {
+        Some(SealedItemRecord {
             v: RECORD_VERSION,
-            sealed_verifier: f.text("sealedVerifier")?,
-            return_after: f.optional_text("returnAfter")?,
+            sealed: f.text("sealed")?,
             created_at: f.number("createdAt")?,
             expires_at: f.number("expiresAt")?,
         })
@@ -197,9 +254,16 @@ impl Record for SetupRecord {
 
 impl Record for JourneyRecord {
     fn from_fields(f: &Fields) -> Option<Self> {
+        let binding = match f.optional_text("binding")? {
+            None => None,
+            Some(text) => Some(Binding::parse(&text)?),
+        };
         Some(JourneyRecord {
             v: RECORD_VERSION,
             sealed_subject: f.text("sealedSubject")?,
+            binding,
+            sealed_candidates: f.optional_text("sealedCandidates")?,
+            sealed_confirmation: f.optional_text("sealedConfirmation")?,
             created_at: f.number("createdAt")?,
             expires_at: f.number("expiresAt")?,
         })
@@ -215,9 +279,10 @@ impl LinkSource {
 }
 
 impl Record for LinkRecord {
+    const VERSIONS: &'static [u32] = &[1, LINK_VERSION];
     fn from_fields(f: &Fields) -> Option<Self> {
         Some(LinkRecord {
-            v: RECORD_VERSION,
+            v: u32::try_from(f.number("v")?).ok()?,
             user_id: f.text("userId")?,
             agent: f.text("agent")?,
             sealed_token: f.text("sealedToken")?,
@@ -246,7 +311,7 @@ mod tests {
     #[test]
     fn records_of_other_versions_are_absent() {
         let link = LinkRecord {
-            v: 1,
+            v: 2,
             user_id: "u".into(),
             agent: "a".into(),
             sealed_token: "k1.x".into(),
@@ -258,12 +323,13 @@ mod tests {
         let text = serde_json::to_string(&link).unwrap();
         assert!(text.contains("\"sealedToken\"") && text.contains("\"source\":\"webhook\""));
         assert_eq!(parse_record::<LinkRecord>(&text), Some(link));
-        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":1", "\"v\":2")), None);
+        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":2", "\"v\":3")), None);
+        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":2", "\"v\":1")).unwrap().v, 1);
         assert_eq!(parse_record::<LinkRecord>("{}"), None);
         assert_eq!(parse_record::<LinkRecord>("not json"), None);
         assert_eq!(parse_record::<LinkRecord>("{\"v\":1}"), None);
         assert_eq!(parse_record::<LinkRecord>(&text.replace("\"webhook\"", "\"other\"")), None);
-        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":1", "\"v\":1.0")), None);
+        assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":2", "\"v\":2.0")), None);
     }
 
     #[test]
@@ -276,7 +342,7 @@ mod tests {
             [LinkSource::Webhook, LinkSource::PhoneRecognition, LinkSource::Callback, LinkSource::OAuth]
         {
             round_trip(LinkRecord {
-                v: 1,
+                v: 2,
                 user_id: "u".into(),
                 agent: "a".into(),
                 sealed_token: "k1.t".into(),
@@ -290,24 +356,37 @@ mod tests {
             round_trip(WebSignInRecord {
                 v: 1,
                 sealed_subject: "k1.s".into(),
-                return_after: return_after.clone(),
+                return_after,
                 created_at: 1,
                 expires_at: 2,
             });
-            round_trip(OAuthStateRecord {
-                v: 1,
-                sealed_verifier: "k1.p".into(),
-                return_after,
-                created_at: 3,
-                expires_at: 4,
-            });
         }
+        round_trip(SealedItemRecord { v: 1, sealed: "k1.p".into(), created_at: 3, expires_at: 4 });
         round_trip(SetupRecord {
             v: 1,
             kind: "sso".into(),
             registered_at: "2026-01-01T00:00:00.000Z".into(),
         });
-        round_trip(JourneyRecord { v: 1, sealed_subject: "k1.s".into(), created_at: 5, expires_at: 6 });
+        round_trip(JourneyRecord {
+            v: 1,
+            sealed_subject: "k1.s".into(),
+            binding: None,
+            sealed_candidates: None,
+            sealed_confirmation: None,
+            created_at: 5,
+            expires_at: 6,
+        });
+        for binding in [Binding::Phone, Binding::Confirmation, Binding::None] {
+            round_trip(JourneyRecord {
+                v: 1,
+                sealed_subject: "k1.s".into(),
+                binding: Some(binding),
+                sealed_candidates: Some("k1.c".into()),
+                sealed_confirmation: Some("k1.w".into()),
+                created_at: 5,
+                expires_at: 6,
+            });
+        }
         // Records written with an explicit null for an optional field read as absent.
         let text = r#"{"v":1,"sealedSubject":"k1.s","returnAfter":null,"createdAt":1,"expiresAt":2}"#;
         assert_eq!(parse_record::<WebSignInRecord>(text).unwrap().return_after, None);

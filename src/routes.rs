@@ -22,6 +22,9 @@ pub enum Route {
     Complete,
     /// `POST /v1/sign-ins` (agent API): a one-time web sign-in ticket.
     SignIns,
+    /// `POST /v1/sign-ins/redeem` (agent API): the app redeems a callback's
+    /// code with its signed-in user's subject.
+    Redeem,
     /// `POST /v1/setup` (agent API): register the callback with Configure.
     Setup,
     /// `GET /auth/configure/sign-in?ticket=…`: start a web sign-in.
@@ -48,6 +51,7 @@ const EXACT: &[(&str, &[Method], Route)] = &[
     ("/v1/identity/resolve", &[Method::Post], Route::IdentityResolve),
     ("/auth/configure/complete", &[Method::Post, Method::Options], Route::Complete),
     ("/v1/sign-ins", &[Method::Post], Route::SignIns),
+    ("/v1/sign-ins/redeem", &[Method::Post], Route::Redeem),
     ("/v1/setup", &[Method::Post], Route::Setup),
     ("/auth/configure/sign-in", &[Method::Get], Route::WebSignIn),
     ("/api/configure/callback", &[Method::Get], Route::Callback),
@@ -59,6 +63,23 @@ const EXACT: &[(&str, &[Method], Route)] = &[
 ];
 
 const LINK_METHODS: &[Method] = &[Method::Get, Method::Delete];
+
+/// Body limits: the agent API's requests are small; the webhook's smaller.
+pub const AGENT_API_BODY_LIMIT: usize = 64 * 1024;
+pub const WEBHOOK_BODY_LIMIT: usize = 16 * 1024;
+
+/// How many body bytes a request may bring: the Worker's entry refuses a
+/// larger `Content-Length` and stops reading a larger stream before it is
+/// buffered (413). Routes that read no body get none read (0).
+pub fn body_limit(method: Method, path: &str) -> usize {
+    match resolve(method, path) {
+        Ok(Route::Complete) if method == Method::Post => WEBHOOK_BODY_LIMIT,
+        Ok(Route::Journeys | Route::IdentityResolve | Route::SignIns | Route::Redeem | Route::Setup) => {
+            AGENT_API_BODY_LIMIT
+        }
+        _ => 0,
+    }
+}
 
 /// Resolves a method and a (percent-encoded) path to a route: 404 when no
 /// path matches, 405 listing the allowed methods when only the method is wrong.
@@ -92,7 +113,7 @@ pub fn link_subject(encoded: &str) -> Result<String, EdgeError> {
     if subject.is_empty() {
         return Err(EdgeError::bad_request("subject", "subject is required"));
     }
-    if subject.len() > crate::flows::journeys::MAX_SUBJECT_LEN {
+    if subject.len() > crate::flows::MAX_SUBJECT_LEN {
         return Err(EdgeError::bad_request("subject", "subject is too long"));
     }
     Ok(subject.to_owned())
@@ -133,6 +154,17 @@ mod tests {
         {
             assert_eq!(resolve(Method::Get, path), Err(EdgeError::NotFound), "{path}");
         }
+    }
+
+    #[test]
+    fn body_limits_follow_the_route() {
+        assert_eq!(body_limit(Method::Post, "/auth/configure/complete"), WEBHOOK_BODY_LIMIT);
+        assert_eq!(body_limit(Method::Options, "/auth/configure/complete"), 0);
+        assert_eq!(body_limit(Method::Post, "/v1/journeys"), AGENT_API_BODY_LIMIT);
+        assert_eq!(body_limit(Method::Post, "/v1/sign-ins/redeem"), AGENT_API_BODY_LIMIT);
+        assert_eq!(body_limit(Method::Post, "/auth/configure/logout"), 0);
+        assert_eq!(body_limit(Method::Post, "/nope"), 0);
+        assert_eq!(body_limit(Method::Delete, "/v1/links/a"), 0);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     spec("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", SettingKind::Var),
     spec("CONFIGURE_EDGE_TICKET_TTL_SECONDS", SettingKind::Var),
     spec("CONFIGURE_EDGE_STATE_TTL_SECONDS", SettingKind::Var),
+    spec("CONFIGURE_EDGE_REDEEM_TTL_SECONDS", SettingKind::Var),
     spec("CONFIGURE_EDGE_DISPLAY_NAME", SettingKind::Var),
     spec("CONFIGURE_EDGE_CONNECTORS", SettingKind::Var),
     spec("CONFIGURE_EDGE_THEME", SettingKind::Var),

@@ -52,10 +52,19 @@ extern "C" {
     fn kv_put(kv: &KvNamespace, key: &str, value: &str, ttl_seconds: f64) -> Result<Promise, JsValue>;
 }
 
+/// How many body bytes the entry may read for this request before it stops
+/// and reports the body as too large (`routes::body_limit`; 0: read none).
+#[wasm_bindgen(js_name = bodyLimit)]
+pub fn body_limit(method: &str, url: &str) -> u32 {
+    HttpRequest::new(method, url)
+        .map_or(0, |request| crate::routes::body_limit(request.method, &request.path) as u32)
+}
+
 /// Answers one request: the JS entry passes the method, the URL, the
-/// headers packed as `http::pack_headers` does, the body (for methods that
-/// carry one), the Worker's `env` and, read from it by the entry, the KV
-/// and rate-limiter bindings (`undefined` when not bound); the answer is
+/// headers packed as `http::pack_headers` does, the body (read up to
+/// `bodyLimit`), whether it could not be read or was over the limit, the
+/// Worker's `env` and, read from it by the entry, the KV and rate-limiter
+/// bindings (`undefined` when not bound); the answer is
 /// `[status, packed headers, body or null]`. Never rejects for a request's
 /// sake: every failure is an answer (a trap is the entry's to handle).
 #[allow(clippy::too_many_arguments)] // one call per request, by design
@@ -66,6 +75,7 @@ pub async fn handle_request(
     headers: String,
     body: Option<Vec<u8>>,
     body_unreadable: bool,
+    body_too_large: bool,
     env: JsValue,
     kv: JsValue,
     limiter: JsValue,
@@ -84,7 +94,7 @@ pub async fn handle_request(
         now_ms: js_sys::Date::now() as u64,
         log: &ConsoleLog,
     };
-    let response = match core_request(&method, &url, &headers, body, body_unreadable) {
+    let response = match core_request(&method, &url, &headers, body, body_unreadable, body_too_large) {
         Ok(request) => app.handle(&request).await,
         Err(error) => error.into_response(),
     };
@@ -97,6 +107,7 @@ fn core_request(
     headers: &str,
     body: Option<Vec<u8>>,
     body_unreadable: bool,
+    body_too_large: bool,
 ) -> Result<HttpRequest, crate::EdgeError> {
     let mut request = HttpRequest::new(method, url)
         .ok_or_else(|| crate::EdgeError::malformed("The request URL could not be read."))?;
@@ -106,6 +117,7 @@ fn core_request(
     }
     request.headers = unpack_headers(headers);
     request.body = body.unwrap_or_default();
+    request.body_too_large = body_too_large;
     Ok(request)
 }
 
@@ -321,6 +333,7 @@ mod tests {
             String::new(),
             None,
             false,
+            false,
             env_with(&[]),
             JsValue::UNDEFINED,
             JsValue::UNDEFINED,
@@ -334,6 +347,38 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn body_limits_come_from_the_route_table() {
+        assert_eq!(body_limit("POST", "https://e.example/auth/configure/complete"), 16 * 1024);
+        assert_eq!(body_limit("POST", "https://e.example/v1/journeys?x"), 64 * 1024);
+        assert_eq!(body_limit("GET", "https://e.example/healthz"), 0);
+        assert_eq!(body_limit("POST", "not a url"), 0);
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_over_limit_body_is_a_413_with_cors() {
+        let answer = handle_request(
+            "POST".into(),
+            "https://edge.example/auth/configure/complete".into(),
+            "content-type\napplication/json\norigin\nhttps://sign-in.me\n".into(),
+            None,
+            false,
+            true,
+            env_with(&[]),
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+        )
+        .await;
+        let (status, headers, _) = parts(&answer);
+        assert_eq!(status, 413);
+        assert!(
+            headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("access-control-allow-origin")
+                    && v == "https://sign-in.me")
+        );
+    }
+
+    #[wasm_bindgen_test]
     async fn unreadable_body_is_a_400() {
         let answer = handle_request(
             "POST".into(),
@@ -341,6 +386,7 @@ mod tests {
             "content-type\napplication/json\n".into(),
             None,
             true,
+            false,
             env_with(&[]),
             JsValue::UNDEFINED,
             JsValue::UNDEFINED,
@@ -359,6 +405,7 @@ mod tests {
             "https://edge.example/healthz".into(),
             String::new(),
             None,
+            false,
             false,
             env,
             kv,

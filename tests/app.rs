@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{json, FakeApi, Harness};
+use common::{agent_post, json, CountingLimiter, FakeApi, Harness, SECRET};
 use configure_edge::HttpRequest;
 
 #[test]
@@ -19,7 +19,9 @@ fn healthz_reports_version_and_presence_never_values() {
     assert_eq!(body["settings"]["CONFIGURE_API_KEY"], true);
     assert_eq!(body["settings"]["CONFIGURE_KV"], true);
     assert_eq!(body["settings"]["PUBLIC_URL"], false);
-    assert_eq!(body["problems"], serde_json::json!([]));
+    // The one missing setting that is a problem: the browser flows wait for it.
+    assert_eq!(body["problems"].as_array().unwrap().len(), 1);
+    assert_eq!(body["problems"][0]["setting"], "PUBLIC_URL");
     let text = String::from_utf8(response.body).unwrap();
     assert!(!text.contains("sk_test_do_not_print") && !text.contains(common::SECRET));
 }
@@ -58,4 +60,105 @@ fn wrong_method_is_405_with_allow() {
         assert_eq!(response.header("Allow"), Some("GET, HEAD"));
         assert_eq!(json(&response)["ok"], false);
     }
+}
+
+#[test]
+fn browser_flows_and_setup_need_public_url_and_never_use_the_request_host() {
+    let harness =
+        Harness::with_settings(FakeApi::default(), &[("ALLOWED_RETURN_ORIGINS", "https://app.example")]);
+    let sign_ins = agent_post("/v1/sign-ins", r#"{"subject":"u1","returnAfter":"https://app.example/x"}"#);
+    let answers = [
+        harness.call(sign_ins),
+        harness.call(agent_post("/v1/setup", "{}")),
+        harness
+            .call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=t").unwrap()),
+        harness.call(
+            HttpRequest::new("GET", "https://edge.example/api/configure/callback?code=c&state=s").unwrap(),
+        ),
+        harness.call(HttpRequest::new("GET", "https://edge.example/auth/configure/login").unwrap()),
+    ];
+    for response in &answers {
+        assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
+        assert!(String::from_utf8_lossy(&response.body).contains("PUBLIC_URL"));
+    }
+    assert!(harness.api.calls.borrow().is_empty(), "nothing registered: {:?}", harness.api.calls.borrow());
+    assert!(harness.store.entries().is_empty());
+
+    // With PUBLIC_URL, setup registers it, whatever host the request came to.
+    let harness = Harness::with_settings(FakeApi::default(), &[("PUBLIC_URL", "https://edge.example")]);
+    let request = HttpRequest::new("POST", "https://preview.evil.example/v1/setup")
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"))
+        .with_header("Content-Type", "application/json")
+        .with_body("{}");
+    assert_eq!(harness.call(request).status, 200);
+    assert_eq!(
+        *harness.api.calls.borrow(),
+        vec!["allow https://edge.example/api/configure/callback".to_owned()]
+    );
+}
+
+#[test]
+fn a_weak_api_secret_is_refused() {
+    for weak in ["0123456789abcdef", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] {
+        let harness = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_API_SECRET", weak)]);
+        let request = HttpRequest::new("POST", "https://edge.example/v1/journeys")
+            .unwrap()
+            .with_header("Authorization", &format!("Bearer {weak}"))
+            .with_header("Content-Type", "application/json")
+            .with_body(r#"{"subject":"s"}"#);
+        let response = harness.call(request);
+        assert_eq!(response.status, 503, "{weak}");
+        assert_eq!(json(&response)["error"]["code"], "not_configured");
+        let health = json(&harness.call(HttpRequest::new("GET", "https://edge.example/healthz").unwrap()));
+        assert!(health["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["setting"] == "CONFIGURE_EDGE_API_SECRET"));
+    }
+}
+
+#[test]
+fn failed_bearer_checks_are_rate_limited() {
+    let mut harness = Harness::new(FakeApi::default());
+    harness.limiter = Some(CountingLimiter { limit: 2, ..CountingLimiter::default() });
+    let wrong = || {
+        HttpRequest::new("POST", "https://edge.example/v1/journeys")
+            .unwrap()
+            .with_header("Authorization", "Bearer not-the-secret-not-the-secret-xyz")
+            .with_header("CF-Connecting-IP", "203.0.113.9")
+            .with_header("Content-Type", "application/json")
+            .with_body(r#"{"subject":"s"}"#)
+    };
+    assert_eq!(harness.call(wrong()).status, 401);
+    assert_eq!(harness.call(wrong()).status, 401);
+    let limited = harness.call(wrong());
+    assert_eq!(limited.status, 429);
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(harness.limiter.as_ref().unwrap().counts.borrow().get("agent-auth:203.0.113.9"), Some(&3));
+    // The right secret is never counted against the limit.
+    for _ in 0..5 {
+        assert_eq!(harness.call(agent_post("/v1/journeys", r#"{"subject":"s"}"#)).status, 201);
+    }
+}
+
+#[test]
+fn agent_writes_refuse_oauth_subjects() {
+    let harness = Harness::with_settings(
+        FakeApi::default(),
+        &[("PUBLIC_URL", "https://edge.example"), ("ALLOWED_RETURN_ORIGINS", "https://app.example")],
+    );
+    for (path, body) in [
+        ("/v1/journeys", r#"{"subject":"configure:sub_1"}"#),
+        ("/v1/sign-ins", r#"{"subject":"configure:sub_1","returnAfter":"https://app.example/"}"#),
+        ("/v1/identity/resolve", r#"{"subject":"configure:sub_1","phoneCandidates":["+14155550101"]}"#),
+        ("/v1/sign-ins/redeem", r#"{"subject":"configure:sub_1","code":"c"}"#),
+    ] {
+        let response = harness.call(agent_post(path, body));
+        assert_eq!(response.status, 400, "{path}");
+        assert_eq!(json(&response)["error"]["field"], "subject", "{path}");
+    }
+    assert!(harness.store.entries().is_empty());
+    assert!(harness.api.calls.borrow().is_empty());
 }

@@ -138,6 +138,7 @@ fn fuzz_request_bodies() {
                 let _ = configure_edge::flows::identity::IdentityRequest::from_json(&object);
                 let _ = configure_edge::flows::complete::Completion::from_json(&object);
                 let _ = configure_edge::flows::web::SignInRequest::from_json(&object, &config);
+                let _ = configure_edge::flows::redeem::RedeemRequest::from_json(&object);
             }
             Ok(())
         },
@@ -205,6 +206,7 @@ fn fuzz_kv_records_of_other_versions() {
                 let _ = parse_record::<LinkRecord>(candidate);
                 let _ = parse_record::<JourneyRecord>(candidate);
                 let _ = parse_record::<WebSignInRecord>(candidate);
+                let _ = parse_record::<configure_edge::records::SealedItemRecord>(candidate);
             }
             // Junk where a journey and a link should be: a clean 404, never a panic.
             let h = Harness::new(FakeApi::default().with_token("t", "u", AGENT));
@@ -234,16 +236,31 @@ fn fuzz_whole_requests() {
         Just("/v1/journeys".to_owned()),
         Just("/v1/identity/resolve".to_owned()),
         Just("/v1/sign-ins".to_owned()),
+        Just("/v1/sign-ins/redeem".to_owned()),
         Just("/v1/setup".to_owned()),
         Just("/auth/configure/complete".to_owned()),
         Just("/auth/configure/sign-in".to_owned()),
         Just("/api/configure/callback".to_owned()),
+        Just("/auth/configure/linked".to_owned()),
+        Just("/auth/configure/login".to_owned()),
+        Just("/auth/configure/oauth/callback".to_owned()),
+        Just("/auth/configure/session".to_owned()),
+        Just("/auth/configure/logout".to_owned()),
         "/v1/links/[a-zA-Z0-9%/._~-]{0,20}",
         "/[ -~]{0,30}",
     ];
-    let h = Harness::with_settings(FakeApi::default(), &[("ALLOWED_RETURN_ORIGINS", "https://app.example")]);
+    let h = Harness::with_settings(
+        FakeApi::default(),
+        &[
+            ("ALLOWED_RETURN_ORIGINS", "https://app.example"),
+            ("PUBLIC_URL", "https://edge.example"),
+            ("CONFIGURE_OAUTH_CLIENT_ID", "cfg_client_fuzz"),
+            ("CONFIGURE_OAUTH_CLIENT_SECRET", "fuzz-client-secret"),
+            ("CONFIGURE_EDGE_SESSION_KEYS", "s1:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="),
+        ],
+    );
     fuzz(
-        "whole requests through App::handle",
+        "whole requests through App::handle (agent API, webhook, web and OAuth routes)",
         (methods, paths, "[ -~]{0,40}", prop_oneof![json_body(), nasty_text()], any::<bool>(), any::<bool>()),
         |(method, path, query, body, authorized, json)| {
             let url = format!(
@@ -257,14 +274,15 @@ fn fuzz_whole_requests() {
             if json {
                 request = request.with_header("Content-Type", "application/json");
             }
-            let response = h.call(
-                request
-                    .with_body(body)
-                    .with_header("Origin", "https://sign-in.me")
-                    .with_header("Cookie", "__Host-configure-edge-state=x"),
-            );
+            let response =
+                h.call(request.with_body(body).with_header("Origin", "https://sign-in.me").with_header(
+                    "Cookie",
+                    "__Host-configure-edge-state=x; __Host-configure-edge-oauth=k1.AAAA; \
+                         __Host-configure-edge-session=v1.s1.e30.AAAA",
+                ));
             prop_assert!(
-                [200, 201, 204, 302, 400, 401, 403, 404, 405, 413, 415, 502, 503].contains(&response.status),
+                [200, 201, 204, 302, 303, 400, 401, 403, 404, 405, 409, 413, 415, 502, 503]
+                    .contains(&response.status),
                 "status {}",
                 response.status
             );

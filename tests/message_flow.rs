@@ -11,8 +11,10 @@ use configure_edge::store::Faults;
 use configure_edge::HttpRequest;
 use serde_json::Value;
 
+/// A journey with `binding: "none"`: whoever completes it is linked (the
+/// bound journeys have tests of their own below).
 fn create_journey(h: &Harness, subject: &str) -> String {
-    let response = h.call(agent_post("/v1/journeys", &format!(r#"{{"subject":"{subject}","connectors":["gmail"," calendar "],"displayName":"Your Agent","messageLinePhone":"(415) 555-1234","theme":"dark"}}"#)));
+    let response = h.call(agent_post("/v1/journeys", &format!(r#"{{"subject":"{subject}","binding":"none","connectors":["gmail"," calendar "],"displayName":"Your Agent","messageLinePhone":"(415) 555-1234","theme":"dark"}}"#)));
     assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
     json(&response)["journeyId"].as_str().unwrap().to_owned()
 }
@@ -39,11 +41,16 @@ fn journey_answers_the_hosted_url() {
     let id = body["journeyId"].as_str().unwrap();
     assert_eq!(id.len(), 43);
     assert_eq!(body["expiresAt"], "2026-11-28T13:35:54.000Z");
+    // Without phone candidates the journey is bound by a confirmation word,
+    // which rides in the hosted page's text-back after the caller's body.
+    assert_eq!(body["binding"], "confirmation");
+    let word = body["confirmation"].as_str().unwrap();
+    assert!(word.len() == 6 && word.bytes().all(|b| b.is_ascii_digit()), "{word}");
     assert_eq!(
         body["url"],
         format!(
             "https://sign-in.me/my-agent?pk=pk_test_native&journey={id}&agent_name=Your+Agent&delivery=message\
-             &message_line_phone=%2B4155551234&message_body=done\
+             &message_line_phone=%2B4155551234&message_body=done+{word}\
              &message_complete_url=https%3A%2F%2Fagent-edge.example%2Fauth%2Fconfigure%2Fcomplete\
              &connectors=gmail%2Ccalendar&theme=dark"
         )
@@ -353,14 +360,14 @@ fn public_routes_are_rate_limited_with_retry_after() {
         webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#).with_header("CF-Connecting-IP", ip)
     };
     for _ in 0..3 {
-        assert_eq!(h.call(from("203.0.113.7")).status, 401);
+        assert_eq!(h.call(from("203.0.113.7")).status, 404);
     }
     let limited = h.call(from("203.0.113.7"));
     assert_eq!(limited.status, 429);
     assert_eq!(limited.header("retry-after"), Some("60"));
     assert_eq!(json(&limited)["linked"], false);
     assert_eq!(limited.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("retry-after")).count(), 1);
-    assert_eq!(h.call(from("198.51.100.1")).status, 401, "another client is not limited");
+    assert_eq!(h.call(from("198.51.100.1")).status, 404, "another client is not limited");
     for _ in 0..3 {
         h.call(HttpRequest::new("GET", "https://edge.example/auth/configure/sign-in?ticket=x").unwrap());
     }
@@ -417,4 +424,300 @@ fn links_of_another_agent_are_not_served() {
     assert_eq!(renamed.call(agent_get("/v1/links/s")).status, 404);
     let identity = json(&renamed.call(agent_post("/v1/identity/resolve", r#"{"subject":"s"}"#)));
     assert_eq!(identity["source"], "external_id");
+}
+
+/// A bound journey: (journeyId, confirmation word, answer).
+fn bound_journey(h: &Harness, body: &str) -> (String, String, Value) {
+    let response = h.call(agent_post("/v1/journeys", body));
+    assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
+    let answer = json(&response);
+    let id = answer["journeyId"].as_str().unwrap().to_owned();
+    let word = answer["confirmation"].as_str().unwrap_or_default().to_owned();
+    (id, word, answer)
+}
+
+fn resolve(h: &Harness, subject: &str, message_text: &str) -> Value {
+    let body = serde_json::json!({ "subject": subject, "messageText": message_text }).to_string();
+    let response = h.call(agent_post("/v1/identity/resolve", &body));
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    json(&response)
+}
+
+#[test]
+fn a_phone_bound_journey_links_only_the_phones_owner() {
+    let h = Harness::new(
+        FakeApi::default()
+            .with_token("tok-owner", "user-owner", AGENT)
+            .with_token("tok-other", "user-other", AGENT)
+            .with_phone("+14155550101", "tok-recognized", "user-owner", AGENT),
+    );
+    let (journey, word, answer) =
+        bound_journey(&h, r#"{"subject":"chat-1","phoneCandidates":[" +14155550101 ","+14155550101"]}"#);
+    assert_eq!(answer["binding"], "phone");
+    assert_eq!(word.len(), 6, "a phone journey carries the word for its fallback");
+
+    // Completed by another recognized user: 409, nothing stored, journey still usable.
+    let other = h.call(webhook(&completion("tok-other", "user-other", &journey)));
+    assert_eq!(other.status, 409);
+    assert_eq!(json(&other)["ok"], false);
+    assert_eq!(json(&other)["linked"], false);
+    assert_eq!(json(&other)["error"]["code"], "phone_mismatch");
+    assert_eq!(link_of(&h, "chat-1"), Value::Null);
+    assert!(!resolve(&h, "chat-1", &format!("done {word}"))["linked"].as_bool().unwrap());
+    assert_eq!(h.api.calls.borrow().last().unwrap(), "recognize +14155550101");
+
+    // Completed by the phone's owner: linked.
+    let owner = h.call(webhook(&completion("tok-owner", "user-owner", &journey)));
+    assert_eq!(owner.status, 200);
+    assert_eq!(json(&owner), serde_json::json!({"ok": true, "linked": true}));
+    let link = link_of(&h, "chat-1");
+    assert_eq!((link["userId"].as_str(), link["token"].as_str()), (Some("user-owner"), Some("tok-owner")));
+    assert_eq!(h.call(webhook(&completion("tok-owner", "user-owner", &journey))).status, 404, "used once");
+}
+
+#[test]
+fn unrecognized_phones_fall_back_to_the_confirmation_word() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let (journey, word, answer) = bound_journey(
+        &h,
+        r#"{"subject":"chat-2","phoneCandidates":["+14155550199"],"messageBody":"connected"}"#,
+    );
+    assert!(answer["url"].as_str().unwrap().contains(&format!("message_body=connected+{word}")));
+    let pending = h.call(webhook(&completion("tok-1", "user-1", &journey)));
+    assert_eq!(pending.status, 200);
+    assert_eq!(json(&pending), serde_json::json!({"ok": true, "linked": false, "pending": true}));
+    assert_eq!(link_of(&h, "chat-2"), Value::Null, "pending never shows as linked");
+    let confirmed = resolve(&h, "chat-2", &format!("connected {word}"));
+    assert_eq!(confirmed["linked"], true);
+    assert_eq!(confirmed["source"], "webhook");
+    assert_eq!((confirmed["token"].as_str(), confirmed["userId"].as_str()), (Some("tok-1"), Some("user-1")));
+    assert_eq!(link_of(&h, "chat-2")["source"], "webhook");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 404, "journey closed");
+}
+
+#[test]
+fn a_confirmation_journey_waits_for_the_word_from_the_same_subject() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let (journey, word, answer) = bound_journey(&h, r#"{"subject":"chat-3"}"#);
+    assert_eq!(answer["binding"], "confirmation");
+    assert!(answer["url"].as_str().unwrap().contains(&format!("message_body=done+{word}")));
+    assert_eq!(json(&h.call(webhook(&completion("tok-1", "user-1", &journey))))["pending"], true);
+
+    // Before the word: not linked, however asked.
+    assert_eq!(resolve(&h, "chat-3", "hello")["linked"], false);
+    // The word from another subject does nothing, for either subject.
+    let elsewhere = resolve(&h, "chat-forwarded", &format!("done {word}"));
+    assert_eq!(
+        (elsewhere["linked"].as_bool(), elsewhere["source"].as_str()),
+        (Some(false), Some("external_id"))
+    );
+    assert_eq!(link_of(&h, "chat-forwarded"), Value::Null);
+    assert_eq!(link_of(&h, "chat-3"), Value::Null);
+    // A wrong word does nothing, nor does the word inside a longer number.
+    let wrong = if word == "000000" { "000001" } else { "000000" };
+    assert_eq!(resolve(&h, "chat-3", &format!("done {wrong}"))["linked"], false);
+    assert_eq!(resolve(&h, "chat-3", &format!("done 9{word}"))["linked"], false);
+    assert_eq!(link_of(&h, "chat-3"), Value::Null);
+    // The word from the same subject links it.
+    assert_eq!(resolve(&h, "chat-3", &format!("done {word}"))["source"], "webhook");
+    assert_eq!(link_of(&h, "chat-3")["userId"], "user-1");
+    // Once: the stored link answers from now on.
+    assert_eq!(resolve(&h, "chat-3", &format!("done {word}"))["source"], "token");
+}
+
+#[test]
+fn two_users_completing_one_confirmation_journey_discard_both() {
+    let h = Harness::new(
+        FakeApi::default().with_token("tok-a", "user-a", AGENT).with_token("tok-b", "user-b", AGENT),
+    );
+    let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-4"}"#);
+    assert_eq!(h.call(webhook(&completion("tok-a", "user-a", &journey))).status, 200);
+    // The same user again (a retry) is fine and stays pending.
+    assert_eq!(json(&h.call(webhook(&completion("tok-a", "user-a", &journey))))["pending"], true);
+    let contested = h.call(webhook(&completion("tok-b", "user-b", &journey)));
+    assert_eq!(contested.status, 409);
+    assert_eq!(json(&contested)["error"]["code"], "completion_conflict");
+    assert_eq!(json(&contested)["linked"], false);
+    assert_eq!(resolve(&h, "chat-4", &format!("done {word}"))["linked"], false, "neither can be confirmed");
+    assert_eq!(
+        h.call(webhook(&completion("tok-a", "user-a", &journey))).status,
+        404,
+        "the journey is closed"
+    );
+}
+
+#[test]
+fn binding_none_never_replaces_another_users_link() {
+    let h = Harness::new(
+        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token("tok-2", "user-2", AGENT),
+    );
+    let first = create_journey(&h, "chat-5");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &first))).status, 200);
+    let second = create_journey(&h, "chat-5");
+    let conflict = h.call(webhook(&completion("tok-2", "user-2", &second)));
+    assert_eq!(conflict.status, 409);
+    assert_eq!(json(&conflict)["error"]["code"], "link_conflict");
+    assert_eq!(json(&conflict)["linked"], false);
+    assert_eq!(link_of(&h, "chat-5")["token"], "tok-1");
+    // The same user linking again (a new token) is not a conflict.
+    let h2 = Harness::new(
+        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token("tok-1b", "user-1", AGENT),
+    );
+    let a = create_journey(&h2, "chat-6");
+    assert_eq!(h2.call(webhook(&completion("tok-1", "user-1", &a))).status, 200);
+    let b = create_journey(&h2, "chat-6");
+    assert_eq!(h2.call(webhook(&completion("tok-1b", "user-1", &b))).status, 200);
+    assert_eq!(link_of(&h2, "chat-6")["token"], "tok-1b");
+    // A journey without binding answers which one it got.
+    let (_, word, answer) = bound_journey(&h, r#"{"subject":"chat-7","binding":"none","messageBody":"hi"}"#);
+    assert_eq!((answer["binding"].as_str(), word.as_str()), (Some("none"), ""));
+    assert!(answer.get("confirmation").is_none());
+    assert!(answer["url"].as_str().unwrap().contains("message_body=hi&"));
+}
+
+#[test]
+fn journey_binding_input_errors() {
+    let h = Harness::new(FakeApi::default());
+    for (body, field) in [
+        (r#"{"subject":"s","binding":"sms"}"#, "binding"),
+        (r#"{"subject":"s","binding":"phone"}"#, "phoneCandidates"),
+        (r#"{"subject":"s","phoneCandidates":5}"#, "phoneCandidates"),
+        (r#"{"subject":"s","binding":true}"#, "binding"),
+    ] {
+        let response = h.call(agent_post("/v1/journeys", body));
+        assert_eq!(response.status, 400, "{body}");
+        assert_eq!(json(&response)["error"]["field"], field, "{body}");
+    }
+    assert!(h.store.entries().is_empty());
+}
+
+#[test]
+fn an_unknown_journey_costs_no_configure_request() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    for journey in ["no-such-journey", "x"] {
+        let response = h.call(webhook(&completion("tok-1", "user-1", journey)));
+        assert_eq!(response.status, 404);
+        let response = h.call(webhook(&completion("not-a-token", "user-1", journey)));
+        assert_eq!(response.status, 404, "no token oracle");
+    }
+    assert!(h.api.calls.borrow().is_empty(), "{:?}", h.api.calls.borrow());
+}
+
+#[test]
+fn only_approved_agent_tokens_complete() {
+    let h = Harness::new(
+        FakeApi::default()
+            .with_token("tok-unapproved", "user-1", AGENT)
+            .with_token_meta("tok-unapproved", Some(false), Some("agent"))
+            .with_token("tok-access", "user-1", AGENT)
+            .with_token_meta("tok-access", Some(true), Some("access"))
+            .with_token("tok-plain", "user-1", AGENT)
+            .with_token_meta("tok-plain", None, None),
+    );
+    let journey = create_journey(&h, "chat-8");
+    for token in ["tok-unapproved", "tok-access"] {
+        let response = h.call(webhook(&completion(token, "user-1", &journey)));
+        assert_eq!(response.status, 401, "{token}");
+        assert_eq!(json(&response)["linked"], false);
+    }
+    assert_eq!(link_of(&h, "chat-8"), Value::Null);
+    // Without approved or tokenUse in the answer, the token is accepted.
+    assert_eq!(h.call(webhook(&completion("tok-plain", "user-1", &journey))).status, 200);
+}
+
+#[test]
+fn a_pending_completion_survives_faults_until_confirmed() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-9"}"#);
+    h.store.set_faults(Faults { put: true, ..Faults::default() });
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503);
+    h.store.set_faults(Faults::default());
+    assert_eq!(json(&h.call(webhook(&completion("tok-1", "user-1", &journey))))["pending"], true);
+    // The link write fails: 503, and the word still works afterwards.
+    h.store.set_faults(Faults { put: true, ..Faults::default() });
+    let body = serde_json::json!({ "subject": "chat-9", "messageText": format!("done {word}") }).to_string();
+    assert_eq!(h.call(agent_post("/v1/identity/resolve", &body)).status, 503);
+    h.store.set_faults(Faults::default());
+    assert_eq!(resolve(&h, "chat-9", &format!("done {word}"))["source"], "webhook");
+    // Past the journey's expiry a pending completion is gone.
+    let short = Harness::with_settings(
+        FakeApi::default().with_token("tok-1", "user-1", AGENT),
+        &[("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", "30")],
+    );
+    let (journey, word, _) = bound_journey(&short, r#"{"subject":"chat-10"}"#);
+    assert_eq!(short.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    short.advance(31_000);
+    assert_eq!(resolve(&short, "chat-10", &format!("done {word}"))["linked"], false);
+    // No token, subject or word in plain text while pending.
+    let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-11"}"#);
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    for (key, value) in h.store.entries() {
+        for secret in ["tok-1", "chat-11", word.as_str(), journey.as_str()] {
+            assert!(!key.contains(secret) && !value.contains(secret), "{secret} in {key}={value}");
+        }
+    }
+}
+
+const NEWER_KEY: &str = "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+#[test]
+fn every_plain_field_of_a_link_is_authenticated() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "chat-12");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    let key = configure_edge::records::link_key("chat-12");
+    let stored = h.store.entries().into_iter().find(|(k, _)| *k == key).unwrap().1;
+    assert!(stored.contains("\"v\":2"), "{stored}");
+    for (from, to) in [
+        ("\"userId\":\"user-1\"", "\"userId\":\"user-2\""),
+        ("\"source\":\"webhook\"", "\"source\":\"callback\""),
+        ("\"linkedAt\":\"2026", "\"linkedAt\":\"2025"),
+        ("\"v\":2", "\"v\":1"),
+    ] {
+        let tampered = stored.replace(from, to);
+        assert_ne!(tampered, stored, "{from}");
+        pollster::block_on(configure_edge::store::Store::put(&h.store, &key, &tampered, None)).unwrap();
+        assert_eq!(h.call(agent_get("/v1/links/chat-12")).status, 404, "{to}");
+    }
+    let with_expiry = stored.replacen('{', "{\"expiresAt\":\"2030-01-01T00:00:00.000Z\",", 1);
+    pollster::block_on(configure_edge::store::Store::put(&h.store, &key, &with_expiry, None)).unwrap();
+    assert_eq!(h.call(agent_get("/v1/links/chat-12")).status, 404, "an added expiry");
+}
+
+#[test]
+fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
+    let old = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&old, "chat-13");
+    assert_eq!(old.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    // A version-1 link (before the fields were authenticated), as older
+    // deploys wrote it: the token bound to the key only.
+    let ring = configure_edge::seal::Keyring::parse(SEALING_KEYS).unwrap();
+    let v1_key = configure_edge::records::link_key("chat-14");
+    let v1 = serde_json::json!({
+        "v": 1, "userId": "user-14", "agent": AGENT, "linkedAt": "2026-01-01T00:00:00.000Z",
+        "source": "webhook", "sealedToken": ring.seal(b"tok-14", &v1_key).unwrap(),
+    });
+    pollster::block_on(configure_edge::store::Store::put(&old.store, &v1_key, &v1.to_string(), None))
+        .unwrap();
+
+    let both = format!("{NEWER_KEY},{SEALING_KEYS}");
+    let rotated = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", &both)]);
+    for (key, value) in old.store.entries() {
+        pollster::block_on(configure_edge::store::Store::put(&rotated.store, &key, &value, None)).unwrap();
+    }
+    assert_eq!(link_of(&rotated, "chat-13")["token"], "tok-1");
+    let identity = json(&rotated.call(agent_post("/v1/identity/resolve", r#"{"subject":"chat-14"}"#)));
+    assert_eq!((identity["token"].as_str(), identity["userId"].as_str()), (Some("tok-14"), Some("user-14")));
+    for (key, value) in rotated.store.entries().into_iter().filter(|(k, _)| k.starts_with("link:")) {
+        assert!(value.contains("\"v\":2") && value.contains("\"sealedToken\":\"k2."), "{key}={value}");
+    }
+
+    // The old key retired: both links still read.
+    let retired = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", NEWER_KEY)]);
+    for (key, value) in rotated.store.entries() {
+        pollster::block_on(configure_edge::store::Store::put(&retired.store, &key, &value, None)).unwrap();
+    }
+    assert_eq!(link_of(&retired, "chat-13")["token"], "tok-1");
+    assert_eq!(link_of(&retired, "chat-14")["token"], "tok-14");
+    assert_eq!(link_of(&retired, "chat-14")["linkedAt"], "2026-01-01T00:00:00.000Z", "kept as it was");
 }

@@ -72,7 +72,8 @@ fn query(url: &str) -> BTreeMap<String, String> {
 const OAUTH_COOKIE: &str = "__Host-configure-edge-oauth";
 const SESSION_COOKIE: &str = "__Host-configure-edge-session";
 
-/// Starts a login: (state from the cookie, the authorize URL's parameters).
+/// Starts a login: (the sealed login cookie, the authorize URL's parameters;
+/// its `state` is what the callback must bring back).
 fn login(h: &Harness, return_after: Option<&str>) -> (String, BTreeMap<String, String>) {
     let url = match return_after {
         Some(r) => format!(
@@ -87,10 +88,12 @@ fn login(h: &Harness, return_after: Option<&str>) -> (String, BTreeMap<String, S
     for part in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(part), "{cookie}");
     }
-    let state = cookie_set(&response, OAUTH_COOKIE).unwrap();
+    let sealed = cookie_set(&response, OAUTH_COOKIE).unwrap();
     let location = response.header("location").unwrap();
     assert!(location.starts_with("https://accounts.configure.dev/oauth/authorize?"), "{location}");
-    (state, query(location))
+    let params = query(location);
+    assert!(!sealed.contains(&params["state"]), "the state is sealed in the cookie");
+    (sealed, params)
 }
 
 /// Plays the authorization server: a code bound to the login's challenge.
@@ -141,9 +144,10 @@ fn calls(h: &Harness, prefix: &str) -> Vec<String> {
 
 /// A full login; returns the session cookie value.
 fn signed_in(h: &Harness, code: &str, sub: &str) -> String {
-    let (state, params) = login(h, None);
+    let (login_cookie, params) = login(h, None);
+    let state = &params["state"];
     authorize(h, &params, code, sub, true);
-    let response = callback(h, &format!("code={code}&state={state}"), Some(&state));
+    let response = callback(h, &format!("code={code}&state={state}"), Some(&login_cookie));
     assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
     cookie_set(&response, SESSION_COOKIE).unwrap()
 }
@@ -151,19 +155,20 @@ fn signed_in(h: &Harness, code: &str, sub: &str) -> String {
 #[test]
 fn the_whole_login() {
     let h = harness();
-    let (state, params) = login(&h, Some("https://app.example/home?tab=1"));
+    let (login_cookie, params) = login(&h, Some("https://app.example/home?tab=1"));
+    let state = params["state"].clone();
     assert_eq!(params["response_type"], "code");
     assert_eq!(params["client_id"], CLIENT_ID);
     assert_eq!(params["redirect_uri"], REDIRECT_URI);
     assert_eq!(params["scope"], "profile.read profile.search");
-    assert_eq!(params["state"], state);
+    assert_eq!(state.len(), 43);
     assert_eq!(params["code_challenge_method"], "S256");
     assert_eq!(params["resource"], "https://api.configure.dev");
     assert_eq!(params["code_challenge"].len(), 43);
     assert_eq!(calls(&h, "register"), vec![format!("register {CLIENT_ID} {REDIRECT_URI}")]);
 
     authorize(&h, &params, "code-1", "sub_42", true);
-    let response = callback(&h, &format!("code=code-1&state={state}"), Some(&state));
+    let response = callback(&h, &format!("code=code-1&state={state}"), Some(&login_cookie));
     assert_eq!(response.status, 302, "{}", String::from_utf8_lossy(&response.body));
     assert_eq!(response.header("location"), Some("https://app.example/home?tab=1"));
     assert!(clears(&response, OAUTH_COOKIE));
@@ -208,9 +213,10 @@ fn the_whole_login() {
 #[test]
 fn without_return_after_the_login_ends_on_the_workers_root() {
     let h = harness();
-    let (state, params) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = params["state"].clone();
     authorize(&h, &params, "c", "s", true);
-    let response = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    let response = callback(&h, &format!("code=c&state={state}"), Some(&login_cookie));
     assert_eq!(response.header("location"), Some("https://edge.example/"));
 }
 
@@ -229,13 +235,38 @@ fn return_after_off_the_allowlist_is_refused_before_anything_is_kept() {
         assert!(cookie_set(&response, OAUTH_COOKIE).is_none());
         assert_eq!(response.header("location"), None);
     }
-    assert!(h.store.entries().iter().all(|(k, _)| !k.starts_with("oauth:")));
+    assert!(h.store.entries().is_empty());
+}
+
+#[test]
+fn a_login_writes_nothing_to_kv() {
+    let h = harness();
+    for _ in 0..3 {
+        login(&h, Some("https://app.example/home"));
+    }
+    assert!(h.store.entries().is_empty(), "{:?}", h.store.entries());
+    assert_eq!(calls(&h, "register").len(), 3, "registered until a login earns remembering it");
+    // The cookie is sealed for this purpose: another Worker's keys, or a
+    // cookie value made up by hand, do not open.
+    let (login_cookie, params) = login(&h, None);
+    authorize(&h, &params, "c", "s", true);
+    let other_keys = harness_with(
+        FakeApi::default(),
+        &[("CONFIGURE_EDGE_SEALING_KEYS", "k9:CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=")],
+    );
+    let state = &params["state"];
+    let foreign = callback(&other_keys, &format!("code=c&state={state}"), Some(&login_cookie));
+    assert_eq!(foreign.status, 400);
+    let made_up = callback(&h, &format!("code=c&state={state}"), Some(state));
+    assert_eq!(made_up.status, 400);
+    assert!(calls(&h, "token").is_empty());
 }
 
 #[test]
 fn state_or_cookie_mismatch_and_replay_are_refused() {
     let h = harness();
-    let (state, params) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = params["state"].clone();
     authorize(&h, &params, "c1", "s", true);
     let (other_state, _) = login(&h, None);
     for (query, cookie) in [
@@ -252,43 +283,49 @@ fn state_or_cookie_mismatch_and_replay_are_refused() {
         assert!(cookie_set(&response, SESSION_COOKIE).is_none());
     }
     assert!(calls(&h, "token").is_empty(), "no code is redeemed without the state");
-    let missing = callback(&h, &format!("state={state}"), Some(&state));
+    let missing = callback(&h, &format!("state={state}"), Some(&login_cookie));
     assert_eq!(missing.status, 400);
     assert!(String::from_utf8_lossy(&missing.body).contains("Missing sign-in code."));
 
-    let ok = callback(&h, &format!("code=c1&state={state}"), Some(&state));
+    let ok = callback(&h, &format!("code=c1&state={state}"), Some(&login_cookie));
     assert_eq!(ok.status, 302);
-    let replay = callback(&h, &format!("code=c1&state={state}"), Some(&state));
-    assert_eq!(replay.status, 400, "a state is single use");
-    assert_eq!(calls(&h, "token").len(), 1);
+    assert!(clears(&ok, OAUTH_COOKIE));
+    // A replayed callback (a copied cookie): the authorization code is
+    // single use at Configure, so it gives no session.
+    let replay = callback(&h, &format!("code=c1&state={state}"), Some(&login_cookie));
+    assert_eq!(replay.status, 400);
+    assert!(cookie_set(&replay, SESSION_COOKIE).is_none());
 }
 
 #[test]
 fn an_expired_state_is_refused() {
     let h = harness();
-    let (state, params) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = params["state"].clone();
     authorize(&h, &params, "c", "s", true);
     h.advance(601_000);
-    assert_eq!(callback(&h, &format!("code=c&state={state}"), Some(&state)).status, 400);
+    assert_eq!(callback(&h, &format!("code=c&state={state}"), Some(&login_cookie)).status, 400);
 }
 
 #[test]
 fn token_endpoint_errors_give_no_session() {
     let h = harness();
     // A code that is unknown (or was issued for another challenge).
-    let (state, params) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = params["state"].clone();
     h.api.oauth_codes.borrow_mut().insert("c".into(), ("not-the-challenge".into(), "at".into()));
     let _ = params;
-    let refused = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    let refused = callback(&h, &format!("code=c&state={state}"), Some(&login_cookie));
     assert_eq!(refused.status, 400);
     assert!(cookie_set(&refused, SESSION_COOKIE).is_none());
     assert!(clears(&refused, OAUTH_COOKIE));
 
     // Configure down: 502, nothing linked.
-    let (state, params) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = params["state"].clone();
     authorize(&h, &params, "c2", "s2", true);
     h.api.fail_with(ErrorCode::ServerError);
-    let down = callback(&h, &format!("code=c2&state={state}"), Some(&state));
+    let down = callback(&h, &format!("code=c2&state={state}"), Some(&login_cookie));
     h.api.heal();
     assert_eq!(down.status, 502);
     assert!(cookie_set(&down, SESSION_COOKIE).is_none());
@@ -298,9 +335,10 @@ fn token_endpoint_errors_give_no_session() {
 #[test]
 fn inactive_introspection_gives_no_user() {
     let h = harness();
-    let (state, params) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = params["state"].clone();
     authorize(&h, &params, "c", "sub_gone", false);
-    let response = callback(&h, &format!("code=c&state={state}"), Some(&state));
+    let response = callback(&h, &format!("code=c&state={state}"), Some(&login_cookie));
     assert_eq!(response.status, 401);
     assert!(cookie_set(&response, SESSION_COOKIE).is_none());
     assert_eq!(h.call(agent_get("/v1/links/configure%3Asub_gone")).status, 404);
@@ -309,15 +347,19 @@ fn inactive_introspection_gives_no_user() {
 #[test]
 fn an_error_return_ends_the_login() {
     let h = harness();
-    let (state, _) = login(&h, None);
+    let (login_cookie, params) = login(&h, None);
+    let state = &params["state"];
     let response = callback(
         &h,
-        &format!("error=access_denied&error_description=The+user+said+no&state={state}"),
-        Some(&state),
+        &format!("error=access_denied&error_description=Call+0800-SCAM+now&state={state}"),
+        Some(&login_cookie),
     );
     assert_eq!(response.status, 400);
-    assert!(String::from_utf8_lossy(&response.body).contains("The user said no"));
-    assert!(h.store.entries().iter().all(|(k, _)| !k.starts_with("oauth:")), "state deleted");
+    let page = String::from_utf8_lossy(&response.body);
+    assert!(!page.contains("0800") && !page.contains("SCAM"), "no attacker text: {page}");
+    assert!(page.contains("declined"));
+    assert!(clears(&response, OAUTH_COOKIE));
+    assert!(calls(&h, "token").is_empty());
 }
 
 #[test]
@@ -457,7 +499,11 @@ fn the_redirect_uri_is_registered_once_and_through_setup() {
     let h = harness();
     login(&h, None);
     login(&h, None);
-    assert_eq!(calls(&h, "register").len(), 1, "remembered in KV after the first success");
+    assert_eq!(calls(&h, "register").len(), 2, "a login registers but writes nothing");
+    signed_in(&h, "c", "s");
+    assert_eq!(calls(&h, "register").len(), 3);
+    login(&h, None);
+    assert_eq!(calls(&h, "register").len(), 3, "remembered by the first callback that succeeded");
     let setup = h.call(agent_post("/v1/setup", "{}"));
     assert_eq!(setup.status, 200);
     let body = json(&setup);
@@ -465,7 +511,7 @@ fn the_redirect_uri_is_registered_once_and_through_setup() {
     assert!(body["registered"].as_array().unwrap().contains(&json!({
         "kind": "oauth_redirect", "url": REDIRECT_URI, "status": "already-registered"
     })));
-    assert_eq!(calls(&h, "register").len(), 2, "setup registers again");
+    assert_eq!(calls(&h, "register").len(), 4, "setup registers again");
 }
 
 #[test]

@@ -28,11 +28,10 @@ fn sign_ins(h: &Harness, body: &str) -> HttpResponse {
     h.call(agent_post("/v1/sign-ins", body))
 }
 
+/// A ticket URL for `subject`; `None` returns to the app's default page.
 fn ticket_url(h: &Harness, subject: &str, return_after: Option<&str>) -> String {
-    let body = match return_after {
-        Some(r) => format!(r#"{{"subject":"{subject}","returnAfter":"{r}"}}"#),
-        None => format!(r#"{{"subject":"{subject}"}}"#),
-    };
+    let r = return_after.unwrap_or("https://app.example/connected");
+    let body = format!(r#"{{"subject":"{subject}","returnAfter":"{r}"}}"#);
     let response = sign_ins(h, &body);
     assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
     json(&response)["url"].as_str().unwrap().to_owned()
@@ -66,6 +65,29 @@ fn callback(h: &Harness, query: &str, cookie: Option<&str>) -> HttpResponse {
     h.call(get(&format!("https://edge.example/api/configure/callback?{query}"), cookie))
 }
 
+/// The redeem code in a callback's Location (`configure_code`).
+fn redeem_code(response: &HttpResponse) -> String {
+    let location = response.header("location").unwrap();
+    let url = url::Url::parse(location).unwrap();
+    let codes: Vec<String> =
+        url.query_pairs().filter(|(k, _)| k == "configure_code").map(|(_, v)| v.into_owned()).collect();
+    assert_eq!(codes.len(), 1, "{location}");
+    codes[0].clone()
+}
+
+fn redeem(h: &Harness, code: &str, subject: &str) -> HttpResponse {
+    let body = serde_json::json!({ "code": code, "subject": subject }).to_string();
+    h.call(agent_post("/v1/sign-ins/redeem", &body))
+}
+
+/// A whole sign-in for `subject` up to the callback: the redeem code.
+fn signed_in(h: &Harness, subject: &str, code: &str) -> String {
+    let (state, _) = start(h, &ticket_url(h, subject, None));
+    let done = callback(h, &format!("code={code}&state={state}"), Some(&state));
+    assert_eq!(done.status, 302, "{}", String::from_utf8_lossy(&done.body));
+    redeem_code(&done)
+}
+
 fn clears_cookie(response: &HttpResponse) -> bool {
     response.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.contains("Max-Age=0"))
 }
@@ -88,13 +110,35 @@ fn the_whole_flow() {
 
     let done = callback(&h, &format!("code=cfgsic_1&state={state}"), Some(&state));
     assert_eq!(done.status, 302, "{}", String::from_utf8_lossy(&done.body));
-    assert_eq!(done.header("location"), Some("https://app.example/settings?tab=ai&configure=linked"));
+    let code = redeem_code(&done);
+    assert_eq!(code.len(), 43);
+    assert_eq!(
+        done.header("location").unwrap(),
+        format!("https://app.example/settings?tab=ai&configure_code={code}")
+    );
     assert!(clears_cookie(&done));
+    // The callback links nothing: the app redeems in its own session.
+    assert_eq!(h.call(agent_get("/v1/links/app-user-1")).status, 404);
+    let redeemed = redeem(&h, &code, "app-user-1");
+    assert_eq!(redeemed.status, 200, "{}", String::from_utf8_lossy(&redeemed.body));
+    assert_eq!(
+        json(&redeemed),
+        serde_json::json!({"subject": "app-user-1", "userId": "user-7", "linked": true, "source": "callback"})
+    );
     let link = json(&h.call(agent_get("/v1/links/app-user-1")));
     assert_eq!(
         (link["token"].as_str(), link["userId"].as_str(), link["source"].as_str()),
         (Some("tok-web"), Some("user-7"), Some("callback"))
     );
+
+    // Replayed redeem: the code is used.
+    assert_eq!(redeem(&h, &code, "app-user-1").status, 404);
+    // No token, subject, code or state in plain text.
+    for (key, value) in h.store.entries() {
+        for secret in ["tok-web", "app-user-1", code.as_str(), state.as_str()] {
+            assert!(!key.contains(secret) && !value.contains(secret), "{secret} in {key}={value}");
+        }
+    }
 
     // Replayed callback: the state is used.
     let replay = callback(&h, &format!("code=cfgsic_1&state={state}"), Some(&state));
@@ -105,14 +149,113 @@ fn the_whole_flow() {
 }
 
 #[test]
-fn without_return_after_the_worker_page() {
-    let h = harness(FakeApi::default().with_code("c", "t", "u", AGENT));
+fn sign_ins_need_a_return_after_the_app_redeems_at() {
+    let h = harness(FakeApi::default());
+    for body in [
+        r#"{"subject":"s"}"#,
+        r#"{"subject":"s","returnAfter":""}"#,
+        r#"{"subject":"s","returnAfter":null}"#,
+        r#"{"subject":"s","returnAfter":"https://app.example//evil.example/x"}"#,
+        r#"{"subject":"s","returnAfter":"https://app.example//"}"#,
+    ] {
+        let response = sign_ins(&h, body);
+        assert_eq!(response.status, 400, "{body}");
+        assert_eq!(json(&response)["error"]["field"], "returnAfter", "{body}");
+    }
+    assert!(h.store.entries().is_empty());
+}
+
+#[test]
+fn a_forwarded_ticket_links_nobody() {
+    // Subject A's ticket, opened in someone else's browser: the callback
+    // lands in that person's session, whose subject is B.
+    let h = harness(
+        FakeApi::default()
+            .with_code("c1", "tok-victim", "user-victim", AGENT)
+            .with_code("c2", "tok-a", "user-a", AGENT),
+    );
+    let code = signed_in(&h, "user:A", "c1");
+    let mismatch = redeem(&h, &code, "user:B");
+    assert_eq!(mismatch.status, 409);
+    assert_eq!(json(&mismatch)["ok"], false);
+    assert_eq!(json(&mismatch)["error"]["code"], "subject_mismatch");
+    for subject in ["user%3AA", "user%3AB"] {
+        assert_eq!(h.call(agent_get(&format!("/v1/links/{subject}"))).status, 404, "{subject}");
+    }
+    // Discarded: the same code with A is 404 now.
+    let after = redeem(&h, &code, "user:A");
+    assert_eq!(after.status, 404);
+    assert_eq!(json(&after)["error"]["code"], "code_not_found");
+    assert_eq!(h.call(agent_get("/v1/links/user%3AA")).status, 404);
+
+    // A fresh sign-in redeemed by A's own session links A.
+    let code = signed_in(&h, "user:A", "c2");
+    assert_eq!(redeem(&h, &code, "user:A").status, 200);
+    assert_eq!(json(&h.call(agent_get("/v1/links/user%3AA")))["userId"], "user-a");
+    assert_eq!(redeem(&h, &code, "user:A").status, 404, "replay");
+    // Unknown codes and bad input.
+    assert_eq!(redeem(&h, "no-such-code", "user:A").status, 404);
+    let missing = h.call(agent_post("/v1/sign-ins/redeem", r#"{"subject":"user:A"}"#));
+    assert_eq!((missing.status, json(&missing)["error"]["field"].as_str()), (400, Some("code")));
+}
+
+#[test]
+fn redeem_codes_expire_and_survive_kv_faults() {
+    use configure_edge::store::Faults;
+    let h = Harness::with_settings(
+        FakeApi::default().with_code("c1", "t1", "u1", AGENT).with_code("c2", "t2", "u2", AGENT),
+        &[
+            ("ALLOWED_RETURN_ORIGINS", APP),
+            ("PUBLIC_URL", "https://edge.example"),
+            ("CONFIGURE_EDGE_REDEEM_TTL_SECONDS", "30"),
+        ],
+    );
+    let code = signed_in(&h, "s", "c1");
+    h.advance(31_000);
+    assert_eq!(redeem(&h, &code, "s").status, 404, "past its own expiresAt even while KV still holds it");
+
+    let code = signed_in(&h, "s", "c2");
+    h.store.set_faults(Faults { put: true, ..Faults::default() });
+    assert_eq!(redeem(&h, &code, "s").status, 503);
+    h.store.set_faults(Faults { get: true, ..Faults::default() });
+    assert_eq!(redeem(&h, &code, "s").status, 503);
+    h.store.set_faults(Faults::default());
+    assert_eq!(redeem(&h, &code, "s").status, 200, "the code still works once KV is back");
+    // A mismatch whose discard fails is not a 409 that left the code usable.
+    let h = harness(FakeApi::default().with_code("c3", "t3", "u3", AGENT));
+    let code = signed_in(&h, "s", "c3");
+    h.store.set_faults(Faults { delete: true, ..Faults::default() });
+    assert_eq!(redeem(&h, &code, "other").status, 503);
+    h.store.set_faults(Faults::default());
+    assert_eq!(redeem(&h, &code, "other").status, 409);
+    assert_eq!(redeem(&h, &code, "s").status, 404);
+}
+
+#[test]
+fn the_callback_refuses_unapproved_tokens_and_retired_return_addresses() {
+    let api = FakeApi::default()
+        .with_code("c1", "tok-unapproved", "u1", AGENT)
+        .with_code("c2", "tok-2", "u2", AGENT);
+    let api = api.with_token_meta("tok-unapproved", Some(false), Some("agent"));
+    let h = harness(api);
     let (state, _) = start(&h, &ticket_url(&h, "s", None));
-    let done = callback(&h, &format!("code=c&state={state}"), Some(&state));
-    assert_eq!(done.header("location"), Some("https://edge.example/auth/configure/linked"));
-    let page = h.call(get("https://edge.example/auth/configure/linked", None));
-    assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    let refused = callback(&h, &format!("code=c1&state={state}"), Some(&state));
+    assert_eq!(refused.status, 401);
+    assert!(refused.header("location").is_none());
+    assert!(!h.store.entries().iter().any(|(k, _)| k.starts_with("redeem:")));
+
+    // The allowlist changed since the ticket: stopped before the code is spent.
+    let (state, _) = start(&h, &ticket_url(&h, "s", None));
+    let narrowed = Harness::with_settings(
+        FakeApi::default().with_code("c2", "tok-2", "u2", AGENT),
+        &[("ALLOWED_RETURN_ORIGINS", "https://other.example"), ("PUBLIC_URL", "https://edge.example")],
+    );
+    for (key, value) in h.store.entries() {
+        pollster::block_on(configure_edge::store::Store::put(&narrowed.store, &key, &value, None)).unwrap();
+    }
+    let stopped = callback(&narrowed, &format!("code=c2&state={state}"), Some(&state));
+    assert_eq!(stopped.status, 400);
+    assert!(narrowed.api.calls.borrow().iter().all(|c| !c.starts_with("exchange")));
 }
 
 #[test]
@@ -192,15 +335,18 @@ fn each_failure() {
     let text = String::from_utf8_lossy(&outage.body).to_string();
     assert!(!text.contains("injected") && !text.contains("NETWORK"), "no internals on the page");
     h.api.heal();
-    // An error= return, echoed escaped.
+    // An error= return: a fixed text, nothing of the caller's description.
     let cancelled = callback(
         &h,
-        &format!("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"),
+        &format!(
+            "error=access_denied&error_description=%3Cscript%3ECall+0800-SCAM%3C%2Fscript%3E&state={state}"
+        ),
         Some(&state),
     );
     assert_eq!(cancelled.status, 400);
     let text = String::from_utf8_lossy(&cancelled.body).to_string();
-    assert!(text.contains("&lt;script&gt;") && !text.contains("<script>"));
+    assert!(!text.contains("script") && !text.contains("0800") && !text.contains("SCAM"), "{text}");
+    assert!(text.contains("declined"));
     assert_eq!(h.call(agent_get("/v1/links/s")).status, 404, "no failure stored a link");
 }
 
@@ -208,7 +354,11 @@ fn each_failure() {
 fn expired_state_is_invalid() {
     let h = Harness::with_settings(
         FakeApi::default().with_code("c", "t", "u", AGENT),
-        &[("CONFIGURE_EDGE_STATE_TTL_SECONDS", "5"), ("PUBLIC_URL", "https://edge.example")],
+        &[
+            ("CONFIGURE_EDGE_STATE_TTL_SECONDS", "5"),
+            ("PUBLIC_URL", "https://edge.example"),
+            ("ALLOWED_RETURN_ORIGINS", APP),
+        ],
     );
     let (state, _) = start(&h, &ticket_url(&h, "s", None));
     h.advance(6_000);
@@ -268,7 +418,7 @@ fn no_open_redirect_across_generated_inputs() {
         let location = done.header("location").unwrap();
         let target = url::Url::parse(location).unwrap();
         let origin = target.origin().ascii_serialization();
-        assert!(origin == APP || origin == "https://edge.example", "{candidate} -> {location}");
+        assert!(origin == APP && !target.path().starts_with("//"), "{candidate} -> {location}");
     }
     assert!(accepted > 50, "the generator reaches the redirect ({accepted})");
 }

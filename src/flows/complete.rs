@@ -1,22 +1,32 @@
 //! `POST /auth/configure/complete`: the hosted page's completion webhook.
 //!
-//! Order of effects, so that nothing is lost on a fault: read the journey
-//! (without deleting it) and validate the token, concurrently; then write the
-//! link; then delete the journey. A Configure or KV failure leaves the
+//! Order of effects, so that nothing is lost and nothing is spent before it
+//! is earned: read the journey (an unknown one is 404 before any Configure
+//! request); validate the token; settle the journey's binding; then write
+//! the link and delete the journey, or keep the completion pending for the
+//! conversation's confirmation word. A Configure or KV failure leaves the
 //! journey in place for a retry.
+//!
+//! Bindings (journeys.rs): `phone`: Configure recognizes the conversation's
+//! phone as the token's user (linked), as another user (409, nothing kept,
+//! the journey stays usable), or not at all (pending, as `confirmation`);
+//! `confirmation`: pending until identity resolution brings the word from
+//! the same subject; `none`: linked at once, but never over a link to
+//! another Configure user (409).
 
-use crate::api::ConfigureApi;
+use crate::api::{ConfigureApi, PhoneRecognition};
 use crate::body::{optional_string, required_string};
 use crate::configure_error::ErrorCode;
 use crate::error::EdgeError;
 use crate::log::Log;
-use crate::records::{journey_key, parse_record, JourneyRecord, LinkSource};
+use crate::records::{journey_key, pending_key, Binding, LinkSource};
 use crate::seal::Keyring;
 use crate::store::Store;
-use futures_util::future::join;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use super::links::{store_link, NewLink};
+use super::items::{live_item, put_item};
+use super::journeys::{live_journey, OpenJourney};
+use super::links::{read_link, store_link, NewLink};
 
 /// What the hosted page posts: `{token, userId, agent, journeyId}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +48,17 @@ impl Completion {
     }
 }
 
-/// Completes a journey: links its subject to the validated token.
+/// How a completion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completed {
+    /// The subject's link is written.
+    Linked,
+    /// Kept until the conversation sends back the confirmation word.
+    Pending,
+}
+
+/// Completes a journey: links its subject to the validated token, or keeps
+/// the completion pending, as the journey's binding says.
 pub async fn complete<S: Store, A: ConfigureApi>(
     store: &S,
     api: &A,
@@ -47,12 +67,13 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     completion: &Completion,
     now_ms: u64,
     log: &dyn Log,
-) -> Result<(), EdgeError> {
+) -> Result<Completed, EdgeError> {
+    // The journey first: an unknown journey costs no Configure request and
+    // tells nothing about the token.
     let key = journey_key(&completion.journey_id);
-    let (journey, validation) = join(store.get(&key), api.validate(&completion.token)).await;
+    let journey = live_journey(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::JourneyNotFound)?;
 
-    let journey = journey?;
-    let validation = match validation {
+    let validation = match api.validate(&completion.token).await {
         Ok(validation) => validation,
         // The API refused the token itself (400): it is not a valid token.
         // Any other refusal (404 from a wrong base URL, 401 for our key, ...)
@@ -66,47 +87,125 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     let trusted = validation.valid
         && validation.agent.as_deref() == Some(agent)
         && user_id == completion.user_id
-        && completion.agent.as_deref().is_none_or(|posted| posted == agent);
+        && completion.agent.as_deref().is_none_or(|posted| posted == agent)
+        && validation.token_use.as_deref().is_none_or(|used| used == "agent")
+        && validation.approved != Some(false);
     if !trusted {
         return Err(EdgeError::InvalidToken);
     }
+    let completed = CompletedSignIn { token: &completion.token, user_id, agent };
 
-    let record = journey.and_then(|text| {
-        let record = parse_record::<JourneyRecord>(&text);
-        if record.is_none() {
-            log.warn(&format!("unreadable journey record at {key}"));
+    match journey.binding {
+        Binding::None => {
+            let existing = read_link(store, keyring, &journey.subject, agent, log).await?;
+            if existing.is_some_and(|link| link.user_id != user_id) {
+                return Err(EdgeError::LinkConflict);
+            }
+            link_and_close(store, keyring, &journey, completed, now_ms, log).await
         }
-        record
-    });
-    let Some(record) = record.filter(|r| now_ms < r.expires_at) else {
-        return Err(EdgeError::JourneyNotFound);
+        Binding::Phone => {
+            let recognition = match api.recognize_phone(&journey.phone_candidates).await {
+                Ok(recognition) => Some(recognition),
+                // Configure refused the candidates themselves: the phone
+                // cannot bind this journey, the word still can.
+                Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => None,
+                Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
+            };
+            match recognition.as_ref().and_then(|r| recognized_user(r, agent)) {
+                Some(owner) if owner == user_id => {
+                    link_and_close(store, keyring, &journey, completed, now_ms, log).await
+                }
+                Some(_) => Err(EdgeError::PhoneMismatch),
+                None => keep_pending(store, keyring, &journey, completed, now_ms, log).await,
+            }
+        }
+        Binding::Confirmation => keep_pending(store, keyring, &journey, completed, now_ms, log).await,
+    }
+}
+
+/// A validated sign-in: the token and whose it is.
+#[derive(Clone, Copy)]
+struct CompletedSignIn<'a> {
+    token: &'a str,
+    user_id: &'a str,
+    agent: &'a str,
+}
+
+/// The user Configure recognized the phone as, for this agent: `None` when
+/// the phone is not recognized (or the answer is for another agent).
+fn recognized_user<'r>(recognition: &'r PhoneRecognition, agent: &str) -> Option<&'r str> {
+    let recognized = recognition.matched || recognition.recognized == Some(true);
+    let ours = recognition.agent.as_deref().is_none_or(|a| a == agent);
+    recognition.user_id.as_deref().filter(|u| recognized && ours && !u.is_empty())
+}
+
+/// Writes the subject's link, then closes the journey.
+async fn link_and_close<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    journey: &OpenJourney,
+    completed: CompletedSignIn<'_>,
+    now_ms: u64,
+    log: &dyn Log,
+) -> Result<Completed, EdgeError> {
+    let link = NewLink {
+        subject: &journey.subject,
+        token: completed.token,
+        user_id: completed.user_id,
+        agent: completed.agent,
+        source: LinkSource::Webhook,
+        refresh_token: None,
+        expires_at: None,
     };
-    let subject = keyring.open_text(&record.sealed_subject, &key).map_err(|error| {
-        log.warn(&format!("journey record at {key} does not open ({error:?})"));
-        EdgeError::JourneyNotFound
-    })?;
-
-    store_link(
-        store,
-        keyring,
-        NewLink {
-            subject: &subject,
-            token: &completion.token,
-            user_id,
-            agent,
-            source: LinkSource::Webhook,
-            refresh_token: None,
-            expires_at: None,
-        },
-        now_ms,
-    )
-    .await?;
-
+    store_link(store, keyring, link, now_ms).await?;
     // The link is written: the completion has succeeded. A failed delete
     // leaves the journey usable until its TTL (a replay rewrites the same
     // link after validating the token again); it is logged, not an error.
-    if let Err(error) = store.delete(&key).await {
-        log.warn(&format!("journey {key} completed but not deleted: {error}"));
+    close_journey(store, &journey.key, &journey.subject, log).await;
+    Ok(Completed::Linked)
+}
+
+/// Deletes a finished journey and any completion pending for its subject.
+pub(crate) async fn close_journey<S: Store>(store: &S, journey_key: &str, subject: &str, log: &dyn Log) {
+    for key in [journey_key.to_owned(), pending_key(subject)].iter().filter(|k| !k.is_empty()) {
+        if let Err(error) = store.delete(key).await {
+            log.warn(&format!("{key} finished but not deleted: {error}"));
+        }
     }
-    Ok(())
+}
+
+/// Keeps the completion for the subject until the conversation confirms it
+/// with the journey's word. Two different users completing the same journey
+/// is a forwarded link racing its owner: both are discarded and the journey
+/// is closed, so neither can be confirmed by the other's word.
+async fn keep_pending<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    journey: &OpenJourney,
+    completed: CompletedSignIn<'_>,
+    now_ms: u64,
+    log: &dyn Log,
+) -> Result<Completed, EdgeError> {
+    let word = journey
+        .confirmation
+        .as_deref()
+        .ok_or_else(|| EdgeError::Internal { detail: "bound journey without a word".to_owned() })?;
+    let key = pending_key(&journey.subject);
+    if let Some(earlier) = live_item(store, keyring, &key, now_ms, log).await? {
+        let text = |name: &str| earlier.get(name).and_then(Value::as_str).unwrap_or("");
+        if text("journeyKey") == journey.key && text("userId") != completed.user_id {
+            store.delete(&journey.key).await?;
+            store.delete(&key).await?;
+            return Err(EdgeError::CompletionConflict);
+        }
+    }
+    let payload = json!({
+        "journeyKey": journey.key,
+        "token": completed.token,
+        "userId": completed.user_id,
+        "agent": completed.agent,
+        "word": word,
+    });
+    put_item(store, keyring, &key, &payload, journey.expires_at.saturating_sub(now_ms), now_ms).await?;
+    Ok(Completed::Pending)
 }

@@ -3,21 +3,27 @@
 //! asked), else phone recognition (an approved token becomes the subject's
 //! link), else the externalId fallback. Configure failures fall through as
 //! in the SDK, and the answer lists which steps failed.
+//!
+//! Before those steps, an inbound `messageText` that carries the
+//! confirmation word of a completion pending for this same subject
+//! (complete.rs) turns that completion into the subject's link.
 
 use crate::api::ConfigureApi;
-use crate::body::{optional_bool, optional_string, optional_string_list, required_string};
+use crate::body::{optional_bool, optional_string, optional_string_list};
 use crate::configure_error::ConfigureError;
 use crate::error::EdgeError;
 use crate::log::Log;
 use crate::phone::normalize_candidates;
-use crate::records::LinkSource;
+use crate::records::{pending_key, LinkSource};
 use crate::seal::Keyring;
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::journeys::MAX_SUBJECT_LEN;
+use super::complete::close_journey;
+use super::items::live_item;
 use super::links::{read_link, store_link, NewLink};
+use super::MAX_SUBJECT_LEN;
 
 /// The body of `POST /v1/identity/resolve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,17 +32,60 @@ pub struct IdentityRequest {
     pub external_id: Option<String>,
     pub phone_candidates: Vec<String>,
     pub validate_token: bool,
+    /// The inbound message's text, for a pending completion's confirmation word.
+    pub message_text: Option<String>,
 }
 
 impl IdentityRequest {
     pub fn from_json(body: &Map<String, Value>) -> Result<IdentityRequest, EdgeError> {
         Ok(IdentityRequest {
-            subject: required_string(body, "subject", MAX_SUBJECT_LEN)?,
+            subject: super::agent_subject(body)?,
             external_id: optional_string(body, "externalId", MAX_SUBJECT_LEN + 16)?,
             phone_candidates: optional_string_list(body, "phoneCandidates", 16, 64)?,
             validate_token: optional_bool(body, "validateToken")?,
+            message_text: optional_string(body, "messageText", 16 * 1024)?,
         })
     }
+}
+
+/// Whether `text` holds `word` as a whole run of digits ("done 482913",
+/// "482913!"), never as part of a longer number.
+fn carries_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| super::same_secret(run, word))
+}
+
+/// Links the subject to its pending completion when `text` carries the
+/// completion's word: the token and its user, else `None` (nothing changes).
+async fn confirm_pending<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    agent: &str,
+    request: &IdentityRequest,
+    text: &str,
+    now_ms: u64,
+    log: &dyn Log,
+) -> Result<Option<(String, String)>, EdgeError> {
+    let key = pending_key(&request.subject);
+    let Some(pending) = live_item(store, keyring, &key, now_ms, log).await? else {
+        return Ok(None);
+    };
+    let field = |name: &str| pending.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let (word, token, user_id) = (field("word"), field("token"), field("userId"));
+    if word.is_empty() || token.is_empty() || field("agent") != agent || !carries_word(text, &word) {
+        return Ok(None);
+    }
+    let link = NewLink {
+        subject: &request.subject,
+        token: &token,
+        user_id: &user_id,
+        agent,
+        source: LinkSource::Webhook,
+        refresh_token: None,
+        expires_at: None,
+    };
+    store_link(store, keyring, link, now_ms).await?;
+    close_journey(store, &field("journeyKey"), &request.subject, log).await;
+    Ok(Some((token, user_id)))
 }
 
 /// A step that did not give an identity, and why.
@@ -90,6 +139,25 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
     let not_configured = || {
         ConfigureError::new(crate::configure_error::ErrorCode::AuthRequired, "CONFIGURE_API_KEY is not set")
     };
+
+    // 0. The confirmation word of a completion pending for this subject.
+    if let Some(text) = &request.message_text {
+        if let Some((token, user_id)) =
+            confirm_pending(store, keyring, agent, request, text, now_ms, log).await?
+        {
+            return Ok(Identity {
+                external_id,
+                token: Some(token),
+                user_id: Some(user_id),
+                linked: true,
+                approved: true,
+                recognized: false,
+                display_name: None,
+                source: "webhook",
+                errors,
+            });
+        }
+    }
 
     // 1. The stored link: trusted as is, unless asked to validate it.
     if let Some(link) = read_link(store, keyring, &request.subject, agent, log).await? {
@@ -202,4 +270,19 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
         source: "external_id",
         errors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::carries_word;
+
+    #[test]
+    fn the_word_is_a_whole_run_of_digits() {
+        assert!(carries_word("done 482913", "482913"));
+        assert!(carries_word("482913", "482913"));
+        assert!(carries_word("ok,482913!", "482913"));
+        assert!(!carries_word("done 4829131", "482913"));
+        assert!(!carries_word("done 82913", "482913"));
+        assert!(!carries_word("done", "482913"));
+    }
 }

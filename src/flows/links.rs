@@ -5,7 +5,7 @@
 use crate::clock::iso8601;
 use crate::error::EdgeError;
 use crate::log::Log;
-use crate::records::{link_key, parse_record, LinkRecord, LinkSource, RECORD_VERSION};
+use crate::records::{link_key, parse_record, LinkRecord, LinkSource, LINK_VERSION};
 use crate::seal::Keyring;
 use crate::store::Store;
 use serde::Serialize;
@@ -38,9 +38,28 @@ pub struct NewLink<'a> {
     pub expires_at: Option<String>,
 }
 
+/// The associated data of a link's sealed token: the KV key and every plain
+/// field of the record (as a JSON list, so no field can bleed into the
+/// next), so that changing the user, agent, source, date or expiry in KV
+/// makes the record fail to open. Version 1 links bound the key only.
+fn token_context(key: &str, record: &LinkRecord) -> String {
+    if record.v == 1 {
+        return key.to_owned();
+    }
+    serde_json::json!([
+        key,
+        record.user_id,
+        record.agent,
+        record.linked_at,
+        record.source.as_str(),
+        record.expires_at.as_deref().unwrap_or("")
+    ])
+    .to_string()
+}
+
 /// The associated data of a link's sealed refresh token.
-fn refresh_context(key: &str) -> String {
-    format!("{key}#refresh")
+fn refresh_context(key: &str, record: &LinkRecord) -> String {
+    format!("{}#refresh", token_context(key, record))
 }
 
 /// Seals the token and writes the subject's link (replacing any earlier one).
@@ -51,24 +70,40 @@ pub async fn store_link<S: Store>(
     now_ms: u64,
 ) -> Result<LinkRecord, EdgeError> {
     let key = link_key(link.subject);
-    let seal = |text: &str, context: &str| keyring.seal(text.as_bytes(), context);
-    let record = LinkRecord {
-        v: RECORD_VERSION,
-        user_id: link.user_id.to_owned(),
-        agent: link.agent.to_owned(),
-        sealed_token: seal(link.token, &key)?,
-        linked_at: iso8601(now_ms),
-        source: link.source,
-        sealed_refresh_token: link.refresh_token.map(|t| seal(t, &refresh_context(&key))).transpose()?,
-        expires_at: link.expires_at,
-    };
+    let record = sealed_link(keyring, &key, link, iso8601(now_ms))?;
     store.put(&key, &serde_json::to_string(&record)?, None).await?;
     Ok(record)
 }
 
+/// A version-2 link record under the keyring's first key.
+fn sealed_link(
+    keyring: &Keyring,
+    key: &str,
+    link: NewLink<'_>,
+    linked_at: String,
+) -> Result<LinkRecord, EdgeError> {
+    let mut record = LinkRecord {
+        v: LINK_VERSION,
+        user_id: link.user_id.to_owned(),
+        agent: link.agent.to_owned(),
+        sealed_token: String::new(),
+        linked_at,
+        source: link.source,
+        sealed_refresh_token: None,
+        expires_at: link.expires_at,
+    };
+    record.sealed_token = keyring.seal(link.token.as_bytes(), &token_context(key, &record))?;
+    record.sealed_refresh_token =
+        link.refresh_token.map(|t| keyring.seal(t.as_bytes(), &refresh_context(key, &record))).transpose()?;
+    Ok(record)
+}
+
 /// The subject's link, if there is a readable one for `agent`. A record of
-/// another version, one that no key of the ring opens, or one stored for
-/// another agent (`CONFIGURE_AGENT` changed) is logged and treated as absent.
+/// another version, one that no key of the ring opens (or whose plain fields
+/// were changed), or one stored for another agent (`CONFIGURE_AGENT`
+/// changed) is logged and treated as absent. A link sealed under an older
+/// key, or of version 1, is re-sealed under the first key as it is read, so
+/// old keys can be retired; a failed re-seal is logged, the read succeeds.
 pub async fn read_link<S: Store>(
     store: &S,
     keyring: &Keyring,
@@ -90,23 +125,51 @@ pub async fn read_link<S: Store>(
     }
     let refresh_token = match &record.sealed_refresh_token {
         None => Ok(None),
-        Some(sealed) => keyring.open_text(sealed, &refresh_context(&key)).map(Some),
+        Some(sealed) => keyring.open_text(sealed, &refresh_context(&key, &record)).map(Some),
     };
-    match keyring.open_text(&record.sealed_token, &key).and_then(|token| Ok((token, refresh_token?))) {
-        Ok((token, refresh_token)) => Ok(Some(Link {
-            subject: subject.to_owned(),
-            user_id: record.user_id,
-            token,
-            linked_at: record.linked_at,
-            source: record.source,
-            refresh_token,
-            expires_at: record.expires_at,
-        })),
+    let opened = keyring
+        .open_text(&record.sealed_token, &token_context(&key, &record))
+        .and_then(|token| Ok((token, refresh_token?)));
+    let (token, refresh_token) = match opened {
+        Ok(opened) => opened,
         Err(error) => {
             log.warn(&format!("link record at {key} does not open ({error:?})"));
-            Ok(None)
+            return Ok(None);
+        }
+    };
+    let current = |sealed: &str| sealed.split_once('.').is_some_and(|(id, _)| id == keyring.current_id());
+    let stale = record.v != LINK_VERSION
+        || !current(&record.sealed_token)
+        || record.sealed_refresh_token.as_deref().is_some_and(|sealed| !current(sealed));
+    if stale {
+        let link = NewLink {
+            subject,
+            token: &token,
+            user_id: &record.user_id,
+            agent: &record.agent,
+            source: record.source,
+            refresh_token: refresh_token.as_deref(),
+            expires_at: record.expires_at.clone(),
+        };
+        let resealed = sealed_link(keyring, &key, link, record.linked_at.clone())
+            .and_then(|fresh| Ok(serde_json::to_string(&fresh)?));
+        let written = match resealed {
+            Ok(text) => store.put(&key, &text, None).await.map_err(EdgeError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            log.warn(&format!("link record at {key} not re-sealed under the current key: {error}"));
         }
     }
+    Ok(Some(Link {
+        subject: subject.to_owned(),
+        user_id: record.user_id,
+        token,
+        linked_at: record.linked_at,
+        source: record.source,
+        refresh_token,
+        expires_at: record.expires_at,
+    }))
 }
 
 pub async fn delete_link<S: Store>(store: &S, subject: &str) -> Result<(), EdgeError> {

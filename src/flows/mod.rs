@@ -4,16 +4,92 @@
 
 pub mod complete;
 pub mod identity;
+pub mod items;
 pub mod journeys;
 pub mod links;
 pub mod oauth;
+pub mod redeem;
 pub mod web;
 
+use crate::body::required_string;
 use crate::error::EdgeError;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+/// The longest subject the agent API takes.
+pub const MAX_SUBJECT_LEN: usize = 1024;
+
+/// The prefix of the subjects "Continue with Configure" links OAuth tokens
+/// under (`configure:<sub>`): reserved, so no agent can choose one.
+pub const OAUTH_SUBJECT_PREFIX: &str = "configure:";
 
 /// An unguessable identifier: 32 random bytes, base64url (43 characters).
 pub fn random_id() -> Result<String, EdgeError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| EdgeError::Internal { detail: "no randomness".to_owned() })?;
     Ok(crate::b64::encode_url(bytes))
+}
+
+/// Six random decimal digits (uniform: rejection sampling, no modulo bias).
+pub fn random_digits() -> Result<String, EdgeError> {
+    loop {
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes)
+            .map_err(|_| EdgeError::Internal { detail: "no randomness".to_owned() })?;
+        let n = u32::from_le_bytes(bytes);
+        // The largest multiple of 10^6 that fits: draws above it are redrawn.
+        if n < 4_294_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+/// The subject of an agent-API write: required, at most `MAX_SUBJECT_LEN`
+/// bytes, and not one of the reserved OAuth subjects (those are written by
+/// the OAuth callback alone; agents read them with `GET /v1/links`).
+pub fn agent_subject(body: &Map<String, Value>) -> Result<String, EdgeError> {
+    let subject = required_string(body, "subject", MAX_SUBJECT_LEN)?;
+    if subject.starts_with(OAUTH_SUBJECT_PREFIX) {
+        return Err(EdgeError::bad_request(
+            "subject",
+            format!(
+                "subjects starting with \"{OAUTH_SUBJECT_PREFIX}\" are reserved for Continue with Configure"
+            ),
+        ));
+    }
+    Ok(subject)
+}
+
+/// Equality of two secrets or subjects in constant time (over SHA-256
+/// digests, so the length does not leak either).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (crate::crypto::sha256(a.as_bytes()), crate::crypto::sha256(b.as_bytes()));
+    a[..].ct_eq(&b[..]).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_six_and_vary() {
+        let words: std::collections::BTreeSet<String> = (0..50).map(|_| random_digits().unwrap()).collect();
+        assert!(words.iter().all(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit())));
+        assert!(words.len() > 40);
+    }
+
+    #[test]
+    fn oauth_subjects_are_reserved() {
+        let body = |s: &str| serde_json::json!({ "subject": s }).as_object().unwrap().clone();
+        assert_eq!(agent_subject(&body("configure:u1")).unwrap_err().status(), 400);
+        assert_eq!(agent_subject(&body("  configure:u1")).unwrap_err().status(), 400);
+        assert_eq!(agent_subject(&body("spectrum:configure:u1")).unwrap(), "spectrum:configure:u1");
+    }
+
+    #[test]
+    fn same_secret_compares_whole_values() {
+        assert!(same_secret("user:1", "user:1"));
+        assert!(!same_secret("user:1", "user:10"));
+        assert!(!same_secret("", "x"));
+    }
 }

@@ -1,11 +1,12 @@
 //! "Continue with Configure": OAuth 2 login with PKCE, with this Worker as
 //! the only server-side piece of a static site or SPA.
 //!
-//! 1. `GET /auth/configure/login?returnAfter=…` keeps a PKCE verifier (sealed)
-//!    under a hashed random state in KV, binds the state to the browser with a
-//!    `__Host-` cookie, and redirects to `<accounts>/oauth/authorize`.
+//! 1. `GET /auth/configure/login?returnAfter=…` writes nothing to KV: a
+//!    random state, the PKCE verifier and `returnAfter` travel sealed in the
+//!    `__Host-` login cookie (AES-GCM, the cookie's name as associated data),
+//!    and the browser goes to `<accounts>/oauth/authorize`.
 //! 2. `GET /auth/configure/oauth/callback?code=…&state=…` checks the state
-//!    against the cookie and KV (single use), redeems the code at
+//!    against the sealed cookie (every answer clears it), redeems the code at
 //!    `<base>/oauth/token` (client_secret_basic, the verifier, the resource),
 //!    introspects the access token and reads the profile's identity, as the
 //!    SDK's Better Auth provider does; a user only when introspection is
@@ -13,8 +14,10 @@
 //!    subject `configure:<sub>`; the browser gets a signed session cookie
 //!    (session.rs) and goes to `returnAfter` (allowlisted) or `/`.
 //!
-//! The redirect URI is registered with the OAuth client on first use and by
-//! `POST /v1/setup` (the SDK's `ensureSsoCallback`).
+//! The redirect URI is registered with the OAuth client by `POST /v1/setup`
+//! (the SDK's `ensureSsoCallback`) and, until that is remembered, by a login
+//! (a KV read and a Configure request, no write); the first callback that
+//! succeeds after such a registration remembers it.
 
 use crate::api::{ConfigureApi, OAuthClient, TokenRequest, NOT_A_SECRET_KEY};
 use crate::app::VERSION;
@@ -23,10 +26,9 @@ use crate::config::Config;
 use crate::configure_error::{ConfigureError, ErrorCode};
 use crate::error::EdgeError;
 use crate::http_url::HttpUrl;
+use crate::json_fields::Fields;
 use crate::log::Log;
-use crate::records::{
-    oauth_state_key, parse_record, setup_key, LinkSource, OAuthStateRecord, RECORD_VERSION,
-};
+use crate::records::{setup_key, LinkSource, RECORD_VERSION};
 use crate::redirect::{check_parts, UrlParts};
 use crate::seal::Keyring;
 use crate::session::{EdgeSession, SessionKeys, SessionUser};
@@ -36,6 +38,7 @@ use futures_util::future::join;
 
 use super::links::{store_link, NewLink};
 use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
+use super::{same_secret, OAUTH_SUBJECT_PREFIX};
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
 pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
@@ -46,9 +49,53 @@ pub const LOGOUT_PATH: &str = "/auth/configure/logout";
 /// the web flow's, so the two can run side by side).
 pub const OAUTH_STATE_COOKIE: &str = "__Host-configure-edge-oauth";
 
+/// The associated data of the login cookie's sealed payload: a sealed value
+/// from anywhere else does not open as a login.
+const LOGIN_COOKIE_CONTEXT: &str = "cookie:__Host-configure-edge-oauth";
+
 /// The subject an OAuth login's tokens are linked under.
 pub fn oauth_subject(sub: &str) -> String {
-    format!("configure:{sub}")
+    format!("{OAUTH_SUBJECT_PREFIX}{sub}")
+}
+
+/// A login in progress, as the login cookie carries it (sealed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCookie {
+    pub state: String,
+    pub verifier: String,
+    /// Allowlisted when the login started; checked again at the end.
+    pub return_after: Option<String>,
+    /// Milliseconds since the epoch.
+    pub expires_at: u64,
+    /// This login registered the redirect URI with Configure: the callback
+    /// remembers it once the login has earned a KV write.
+    pub registered: bool,
+}
+
+impl LoginCookie {
+    fn seal(&self, keyring: &Keyring) -> Result<String, EdgeError> {
+        let payload = serde_json::json!({
+            "state": self.state,
+            "verifier": self.verifier,
+            "returnAfter": self.return_after,
+            "expiresAt": self.expires_at,
+            "registered": self.registered,
+        });
+        Ok(keyring.seal(&serde_json::to_vec(&payload)?, LOGIN_COOKIE_CONTEXT)?)
+    }
+
+    fn open(keyring: &Keyring, value: &str) -> Option<LoginCookie> {
+        let bytes = keyring.open(value, LOGIN_COOKIE_CONTEXT).ok()?;
+        let payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let fields = Fields::of(&payload)?;
+        Some(LoginCookie {
+            state: fields.text("state")?,
+            verifier: fields.text("verifier")?,
+            return_after: fields.optional_text("returnAfter")?,
+            expires_at: fields.number("expiresAt")?,
+            registered: fields.flag("registered")?,
+        })
+    }
 }
 
 /// RFC 7636 S256: `base64url(sha256(verifier))`.
@@ -57,11 +104,11 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 /// What `GET /auth/configure/login` answers: where to send the browser and
-/// the state to bind to it.
+/// the login cookie's value (the sealed `LoginCookie`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginStarted {
     pub location: String,
-    pub state: String,
+    pub cookie: String,
 }
 
 /// What a successful callback answers: where to go, and the session cookie value.
@@ -112,37 +159,18 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
             }
         };
         let redirect_uri = self.redirect_uri();
-        if let Err(error) = ensure_oauth_redirect(
-            self.store,
-            self.api,
-            self.api_key,
-            self.client.client_id,
-            &redirect_uri,
-            false,
-            self.now_ms,
-        )
-        .await
-        {
-            self.log.warn(&format!(
-                "registering the OAuth redirect URI failed ({}: {}); retried on next use",
-                error.code(),
-                error.message()
-            ));
-        }
+        let registered = self.register_until_remembered(&redirect_uri).await;
 
         let verifier = super::random_id()?;
         let state = super::random_id()?;
-        let key = oauth_state_key(&state);
-        let ttl = self.config.state_ttl_seconds;
-        let record = OAuthStateRecord {
-            v: RECORD_VERSION,
-            sealed_verifier: self.keyring.seal(verifier.as_bytes(), &key)?,
+        let login = LoginCookie {
+            state: state.clone(),
+            verifier: verifier.clone(),
             return_after,
-            created_at: self.now_ms,
-            expires_at: self.now_ms + ttl * 1000,
+            expires_at: self.now_ms + self.config.state_ttl_seconds * 1000,
+            registered,
         };
-        let text = serde_json::to_string(&record).map_err(EdgeError::from)?;
-        self.store.put(&key, &text, Some(ttl)).await.map_err(EdgeError::from)?;
+        let cookie = login.seal(self.keyring)?;
 
         let location =
             form_urlencoded::Serializer::new(format!("{}/oauth/authorize?", self.config.accounts_origin))
@@ -158,7 +186,33 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
                 .append_pair("code_challenge_method", "S256")
                 .append_pair("resource", &self.config.oauth_resource)
                 .finish();
-        Ok(LoginStarted { location, state })
+        Ok(LoginStarted { location, cookie })
+    }
+
+    /// Registers the redirect URI with Configure unless KV remembers it is
+    /// (a read, never a write: the login has earned nothing yet). Whether a
+    /// registration was made now; a failure is logged and retried next time.
+    async fn register_until_remembered(&self, redirect_uri: &str) -> bool {
+        let key = redirect_setup_key(self.client.client_id, redirect_uri);
+        match self.store.get(&key).await {
+            Ok(Some(_)) => return false,
+            Ok(None) => {}
+            Err(error) => {
+                self.log.warn(&format!("OAuth redirect registration not checked: {error}"));
+                return false;
+            }
+        }
+        match register_oauth_redirect(self.api, self.api_key, self.client.client_id, redirect_uri).await {
+            Ok(_) => true,
+            Err(error) => {
+                self.log.warn(&format!(
+                    "registering the OAuth redirect URI failed ({}: {}); retried on next use",
+                    error.code(),
+                    error.message()
+                ));
+                false
+            }
+        }
     }
 
     /// `GET /auth/configure/oauth/callback?code=…&state=…` (or `error=…`).
@@ -167,16 +221,13 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
         query: &CallbackQuery,
         cookie: Option<&str>,
     ) -> Result<LoginFinished, PageError> {
-        let (code, key) =
-            checked_return(self.store, self.log, query, cookie, oauth_state_key, "Configure").await?;
-        let record = self.live_state(&key).await?.ok_or_else(PageError::invalid_state)?;
-        let verifier = self.keyring.open_text(&record.sealed_verifier, &key).map_err(|error| {
-            self.log.warn(&format!("OAuth state at {key} does not open ({error:?})"));
-            PageError::invalid_state()
-        })?;
-        // Single use before anything else: an authorization code is good for
-        // one redemption anyway, so a retry starts a new login.
-        self.store.delete(&key).await.map_err(EdgeError::from)?;
+        let login = cookie.and_then(|value| LoginCookie::open(self.keyring, value));
+        let bound = |state: &str| login.as_ref().is_some_and(|l| same_secret(&l.state, state));
+        let (code, _) = checked_return(query, bound).map_err(|declined| declined.page)?;
+        // A login cookie is single use by nature: every callback answer
+        // clears it, and the authorization code is good for one redemption.
+        let login = login.filter(|l| self.now_ms < l.expires_at).ok_or_else(PageError::invalid_state)?;
+        let verifier = login.verifier.clone();
 
         let redirect_uri = self.redirect_uri();
         let request = TokenRequest {
@@ -237,6 +288,14 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
             expires_at: tokens.expires_in.map(|seconds| iso8601(self.now_ms + seconds.saturating_mul(1000))),
         };
         store_link(self.store, self.keyring, link, self.now_ms).await?;
+        if login.registered {
+            let redirect_uri = self.redirect_uri();
+            if let Err(error) =
+                remember_oauth_redirect(self.store, self.client.client_id, &redirect_uri, self.now_ms).await
+            {
+                self.log.warn(&format!("OAuth redirect registration not remembered: {}", error.message()));
+            }
+        }
 
         let user = SessionUser::from_identity(&sub, &identity);
         let now_seconds = self.now_ms / 1000;
@@ -245,19 +304,7 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
             iat: now_seconds,
             exp: now_seconds + self.config.session_ttl_seconds,
         });
-        Ok(LoginFinished { location: self.destination(record.return_after.as_deref()), session, user })
-    }
-
-    /// A live, readable OAuth state record at `key`.
-    async fn live_state(&self, key: &str) -> Result<Option<OAuthStateRecord>, EdgeError> {
-        let Some(text) = self.store.get(key).await? else {
-            return Ok(None);
-        };
-        let Some(record) = parse_record::<OAuthStateRecord>(&text) else {
-            self.log.warn(&format!("unreadable OAuth state record at {key}"));
-            return Ok(None);
-        };
-        Ok((self.now_ms < record.expires_at).then_some(record))
+        Ok(LoginFinished { location: self.destination(login.return_after.as_deref()), session, user })
     }
 
     /// `returnAfter` if still allowlisted (the list may have changed since
@@ -285,6 +332,11 @@ pub enum RedirectRegistration {
     AlreadyRegistered,
 }
 
+/// Where KV remembers that `uri` is registered with `client_id` by this version.
+fn redirect_setup_key(client_id: &str, uri: &str) -> String {
+    setup_key("oauth_redirect", &format!("{client_id}\n{uri}"), VERSION)
+}
+
 /// Registers `uri` with the OAuth client (`ensureSsoCallback`), once per
 /// deploy (remembered in KV; retried on the next use while it fails).
 /// `force` registers again regardless (`POST /v1/setup`).
@@ -297,6 +349,23 @@ pub async fn ensure_oauth_redirect<S: Store, A: ConfigureApi>(
     force: bool,
     now_ms: u64,
 ) -> Result<RedirectRegistration, RegistrationError> {
+    let key = redirect_setup_key(client_id, uri);
+    if !force && store.get(&key).await.map_err(RegistrationError::Store)?.is_some() {
+        return Ok(RedirectRegistration::Remembered);
+    }
+    let outcome = register_oauth_redirect(api, api_key, client_id, uri).await?;
+    remember_oauth_redirect(store, client_id, uri, now_ms).await?;
+    Ok(outcome)
+}
+
+/// The SDK's `ensureSsoCallback` request: refused before any request for a
+/// key that is not `sk_` or a URI that breaks the SSO callback rules.
+async fn register_oauth_redirect<A: ConfigureApi>(
+    api: &A,
+    api_key: &Secret,
+    client_id: &str,
+    uri: &str,
+) -> Result<RedirectRegistration, RegistrationError> {
     let refuse =
         |code: ErrorCode, message: String| RegistrationError::Configure(ConfigureError::new(code, message));
     if !api_key.expose().starts_with("sk_") {
@@ -306,12 +375,20 @@ pub async fn ensure_oauth_redirect<S: Store, A: ConfigureApi>(
         .ok_or_else(|| refuse(ErrorCode::InvalidInput, format!("\"{uri}\" is not a valid URL")))?;
     check_parts(uri, &UrlParts::of_http_url(&parsed))
         .map_err(|e| refuse(ErrorCode::InvalidInput, e.message()))?;
-
-    let key = setup_key("oauth_redirect", &format!("{client_id}\n{uri}"), VERSION);
-    if !force && store.get(&key).await.map_err(RegistrationError::Store)?.is_some() {
-        return Ok(RedirectRegistration::Remembered);
-    }
     let answer = api.add_oauth_redirect_uri(client_id, uri).await.map_err(RegistrationError::Configure)?;
+    Ok(if answer.changed {
+        RedirectRegistration::Registered
+    } else {
+        RedirectRegistration::AlreadyRegistered
+    })
+}
+
+async fn remember_oauth_redirect<S: Store>(
+    store: &S,
+    client_id: &str,
+    uri: &str,
+    now_ms: u64,
+) -> Result<(), RegistrationError> {
     let record = crate::records::SetupRecord {
         v: RECORD_VERSION,
         kind: "oauth_redirect".to_owned(),
@@ -320,12 +397,7 @@ pub async fn ensure_oauth_redirect<S: Store, A: ConfigureApi>(
     let text = serde_json::to_string(&record).map_err(|e| {
         RegistrationError::Store(crate::store::StoreError { operation: "put", detail: e.to_string() })
     })?;
-    store.put(&key, &text, None).await.map_err(RegistrationError::Store)?;
-    Ok(if answer.changed {
-        RedirectRegistration::Registered
-    } else {
-        RedirectRegistration::AlreadyRegistered
-    })
+    store.put(&redirect_setup_key(client_id, uri), &text, None).await.map_err(RegistrationError::Store)
 }
 
 #[cfg(test)]
@@ -339,6 +411,25 @@ mod tests {
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+    }
+
+    #[test]
+    fn the_login_cookie_opens_only_as_a_login_cookie() {
+        let ring = Keyring::parse("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").unwrap();
+        let login = LoginCookie {
+            state: "s".into(),
+            verifier: "v".into(),
+            return_after: Some("https://app.example/x".into()),
+            expires_at: 5,
+            registered: true,
+        };
+        let sealed = login.seal(&ring).unwrap();
+        assert!(!sealed.contains("https") && !sealed.contains("verifier"));
+        assert_eq!(LoginCookie::open(&ring, &sealed), Some(login));
+        // The same payload sealed for another purpose (another KV key) does not open.
+        let elsewhere = ring.seal(&ring.open(&sealed, LOGIN_COOKIE_CONTEXT).unwrap(), "state:x").unwrap();
+        assert_eq!(LoginCookie::open(&ring, &elsewhere), None);
+        assert_eq!(LoginCookie::open(&ring, "k1.AAAA"), None);
     }
 
     #[test]

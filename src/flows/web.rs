@@ -1,23 +1,27 @@
 //! The web flow: a web app links its signed-in user to Configure with this
 //! Worker as its only server-side piece.
 //!
-//! 1. The app's server asks `POST /v1/sign-ins {subject, returnAfter?}` for a
+//! 1. The app's server asks `POST /v1/sign-ins {subject, returnAfter}` for a
 //!    one-time ticket URL and sends the browser there.
 //! 2. `GET /auth/configure/sign-in?ticket=…` consumes the ticket, keeps a
 //!    random state in KV, binds it to the browser with a `__Host-` cookie, and
 //!    redirects to the hosted page with `return_to` = this Worker's callback.
 //! 3. `GET /api/configure/callback?code=…&state=…` checks the state against
-//!    the cookie and KV, exchanges the code with the `sk_` key, stores the
-//!    link as the message flow does, and redirects to `returnAfter`
-//!    (allowlisted) or the Worker's linked page.
+//!    the cookie and KV and exchanges the code with the `sk_` key. It does
+//!    not link anything: the result is sealed under a random one-time code
+//!    and the browser goes to `returnAfter?configure_code=<code>`.
+//! 4. The app's handler for `returnAfter`, in its own session, redeems the
+//!    code with the subject of its signed-in user (redeem.rs): only a match
+//!    writes the link. A ticket URL forwarded to someone else therefore links
+//!    nothing: their browser lands in their own session (or none).
 //!
-//! Redirects go only to the hosted sign-in origin, an allowlisted
-//! `returnAfter`, or the Worker's own pages.
+//! Redirects go only to the hosted sign-in origin or an allowlisted
+//! `returnAfter`; every URL of the flow is built from `PUBLIC_URL`.
 
 use crate::agent::AgentHandle;
 use crate::api::ConfigureApi;
 use crate::app::VERSION;
-use crate::body::{optional_string, required_string};
+use crate::body::required_string;
 use crate::clock::iso8601;
 use crate::config::Config;
 use crate::configure_error::ConfigureError;
@@ -25,21 +29,21 @@ use crate::error::EdgeError;
 use crate::http_url::HttpUrl;
 use crate::log::Log;
 use crate::records::{
-    parse_record, setup_key, state_key, ticket_key, LinkSource, SetupRecord, WebSignInRecord, RECORD_VERSION,
+    parse_record, redeem_key, setup_key, state_key, ticket_key, SetupRecord, WebSignInRecord, RECORD_VERSION,
 };
 use crate::seal::Keyring;
 use crate::sign_in_url::{sign_in_url, SignInUrlOptions};
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use subtle::ConstantTimeEq;
 
-use super::journeys::MAX_SUBJECT_LEN;
-use super::links::{store_link, NewLink};
+use super::items::put_item;
 
 pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
 pub const LINKED_PATH: &str = "/auth/configure/linked";
+/// The query parameter that carries the redeem code to `returnAfter`.
+pub const REDEEM_CODE_PARAM: &str = "configure_code";
 
 /// A failure of a browser-facing step: answered as an HTML error page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +89,9 @@ impl From<EdgeError> for PageError {
     }
 }
 
-/// `returnAfter` if it is an absolute http(s) URL on an allowlisted origin.
+/// `returnAfter` if it is an absolute http(s) URL on an allowlisted origin,
+/// without credentials, whose path does not start with `//` (which some
+/// routers and browsers read as another host).
 pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, EdgeError> {
     let refuse = || {
         EdgeError::bad_request(
@@ -93,7 +99,9 @@ pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, Edg
             "returnAfter must be a URL on an origin in ALLOWED_RETURN_ORIGINS",
         )
     };
-    let url = HttpUrl::parse(value).filter(|url| !url.has_credentials()).ok_or_else(refuse)?;
+    let url = HttpUrl::parse(value)
+        .filter(|url| !url.has_credentials() && !url.rest().starts_with("//"))
+        .ok_or_else(refuse)?;
     if allowed.contains(&url.origin()) {
         Ok(url.href())
     } else {
@@ -105,15 +113,16 @@ pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, Edg
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInRequest {
     pub subject: String,
-    pub return_after: Option<String>,
+    /// The app's page that redeems the result in its own session (required:
+    /// without it nobody could redeem the sign-in for the right user).
+    pub return_after: String,
 }
 
 impl SignInRequest {
     pub fn from_json(body: &Map<String, Value>, config: &Config) -> Result<SignInRequest, EdgeError> {
-        let subject = required_string(body, "subject", MAX_SUBJECT_LEN)?;
-        let return_after = optional_string(body, "returnAfter", 2048)?
-            .map(|url| check_return_after(&url, &config.allowed_return_origins))
-            .transpose()?;
+        let subject = super::agent_subject(body)?;
+        let return_after =
+            check_return_after(&required_string(body, "returnAfter", 2048)?, &config.allowed_return_origins)?;
         Ok(SignInRequest { subject, return_after })
     }
 }
@@ -141,7 +150,7 @@ pub async fn create_sign_in<S: Store>(
     let record = WebSignInRecord {
         v: RECORD_VERSION,
         sealed_subject: keyring.seal(request.subject.as_bytes(), &key)?,
-        return_after: request.return_after.clone(),
+        return_after: Some(request.return_after.clone()),
         created_at: now_ms,
         expires_at: now_ms + ttl * 1000,
     };
@@ -311,13 +320,43 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
     }
 
     /// `GET /api/configure/callback?code=…&state=…` (or `error=…`): where to
-    /// send the browser once the link is stored.
+    /// send the browser once the result waits for the app's redeem.
     pub async fn finish(&self, query: &CallbackQuery, cookie: Option<&str>) -> Result<String, PageError> {
-        let (code, key) =
-            checked_return(self.store, self.log, query, cookie, state_key, "The sign-in page").await?;
+        let bound = |state: &str| cookie.is_some_and(|c| super::same_secret(c, state));
+        let (code, state) = match checked_return(query, bound) {
+            Ok(returned) => returned,
+            Err(declined) => {
+                if let Some(state) = declined.bound_state {
+                    if let Err(e) = self.store.delete(&state_key(state)).await {
+                        self.log.warn(&format!("state not deleted after an error return: {e}"));
+                    }
+                }
+                return Err(declined.page);
+            }
+        };
+        let key = state_key(state);
         let (record, subject) = live_record(self.store, self.keyring, &key, self.now_ms, self.log)
             .await?
             .ok_or_else(PageError::invalid_state)?;
+
+        // Where the code goes, checked before the sign-in code is spent: the
+        // allowlist may have changed since the ticket.
+        let return_after = record
+            .return_after
+            .as_deref()
+            .and_then(|r| check_return_after(r, &self.config.allowed_return_origins).ok())
+            .and_then(|r| HttpUrl::parse(&r));
+        let Some(return_after) = return_after else {
+            self.log.warn("returnAfter missing or no longer allowlisted; the sign-in was stopped");
+            if let Err(error) = self.store.delete(&key).await {
+                self.log.warn(&format!("state {key} not deleted: {error}"));
+            }
+            return Err(PageError::new(
+                400,
+                "Sign-in could not be completed",
+                "The app's return address is no longer allowed. Start again from the app.",
+            ));
+        };
 
         let api = self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })?;
         let exchanged = api.exchange(code).await.map_err(|error| {
@@ -336,75 +375,88 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
                 "Configure answered for another agent. Please start again.",
             ));
         }
+        if !exchanged.approved || exchanged.token_use.as_deref().is_some_and(|used| used != "agent") {
+            self.log.warn("code exchange answered a token that is not an approved agent token");
+            return Err(PageError::new(
+                401,
+                "Sign-in could not be completed",
+                "Configure did not approve this sign-in. Please start again.",
+            ));
+        }
 
-        let link = NewLink {
-            subject: &subject,
-            token: &exchanged.token,
-            user_id: &exchanged.user_id,
-            agent: self.agent.as_str(),
-            source: LinkSource::Callback,
-            refresh_token: None,
-            expires_at: None,
-        };
-        store_link(self.store, self.keyring, link, self.now_ms).await?;
+        // Not linked here: whoever holds the browser is not known to be the
+        // app's user. The app redeems the code in its own session.
+        let redeem_code = super::random_id()?;
+        let payload = serde_json::json!({
+            "subject": subject,
+            "token": exchanged.token,
+            "userId": exchanged.user_id,
+            "agent": exchanged.agent,
+        });
+        let ttl_ms = self.config.redeem_ttl_seconds * 1000;
+        put_item(self.store, self.keyring, &redeem_key(&redeem_code), &payload, ttl_ms, self.now_ms).await?;
         if let Err(error) = self.store.delete(&key).await {
             self.log.warn(&format!("state {key} used but not deleted: {error}"));
         }
+        Ok(return_after.with_query_pair(&format!("{REDEEM_CODE_PARAM}={redeem_code}")))
+    }
+}
 
-        // Checked again: the allowlist may have changed since the ticket.
-        match record
-            .return_after
-            .as_deref()
-            .map(|r| check_return_after(r, &self.config.allowed_return_origins))
-        {
-            Some(Ok(return_after)) => {
-                let url = HttpUrl::parse(&return_after).ok_or_else(PageError::invalid_state)?;
-                Ok(url.with_query_pair("configure=linked"))
-            }
-            Some(Err(_)) => {
-                self.log.warn("returnAfter no longer allowlisted; sent to the linked page");
-                Ok(format!("{}{LINKED_PATH}", self.worker_origin))
-            }
-            None => Ok(format!("{}{LINKED_PATH}", self.worker_origin)),
+/// An `error=` return, or a return that cannot go on: the page to show, and
+/// the returned state when it is the one bound to this browser (its record
+/// can go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declined<'q> {
+    pub page: PageError,
+    pub bound_state: Option<&'q str>,
+}
+
+/// The fixed text for an OAuth-style `error` code: never the caller's
+/// `error_description`, which anyone can put in a link.
+pub fn declined_text(error: &str) -> &'static str {
+    match error {
+        "access_denied" => "You cancelled the sign-in or declined access. Start again whenever you like.",
+        "login_required" | "consent_required" | "interaction_required" | "account_selection_required" => {
+            "The sign-in needs you to sign in and consent again. Please start again."
         }
+        "server_error" | "temporarily_unavailable" => {
+            "Configure could not complete the sign-in right now. Please try again in a moment."
+        }
+        "invalid_request"
+        | "unauthorized_client"
+        | "unsupported_response_type"
+        | "invalid_scope"
+        | "invalid_target"
+        | "invalid_client" => "The sign-in request was refused. Please start again from the app.",
+        _ => "The sign-in did not complete. Please start again from the app.",
     }
 }
 
 /// The rules both callbacks (return-code and OAuth) apply before anything
-/// else: an `error` return ends the sign-in (and deletes its state if the
-/// cookie binds it); otherwise a code is required and the state must equal
-/// the cookie. Gives the code and the state's KV key (`key_of`).
-pub async fn checked_return<'q, S: Store>(
-    store: &S,
-    log: &dyn Log,
+/// else: an `error` return ends the sign-in with a fixed text; otherwise a
+/// code is required and the state must be the one bound to this browser
+/// (`bound`, in constant time). Gives the code and the state.
+pub fn checked_return<'q>(
     query: &'q CallbackQuery,
-    cookie: Option<&str>,
-    key_of: fn(&str) -> String,
-    returned_by: &str,
-) -> Result<(&'q str, String), PageError> {
-    let bound = |state: &str| cookie.is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
+    bound: impl Fn(&str) -> bool,
+) -> Result<(&'q str, &'q str), Declined<'q>> {
+    let refuse = |page: PageError| Declined { page, bound_state: None };
     if let Some(error) = &query.error {
         // The user cancelled or declined, or the other side gave up.
-        if let Some(state) = query.state.as_deref().filter(|s| bound(s)) {
-            if let Err(e) = store.delete(&key_of(state)).await {
-                log.warn(&format!("state not deleted after an error return: {e}"));
-            }
-        }
-        let detail = query.error_description.as_deref().unwrap_or(error);
-        return Err(PageError::new(
-            400,
-            "Sign-in did not complete",
-            format!("{returned_by} returned: {detail}"),
-        ));
+        return Err(Declined {
+            page: PageError::new(400, "Sign-in did not complete", declined_text(error)),
+            bound_state: query.state.as_deref().filter(|s| bound(s)),
+        });
     }
-    let code = query
-        .code
+    let code = query.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+        refuse(PageError::new(400, "Sign-in could not be completed", "Missing sign-in code."))
+    })?;
+    let state = query
+        .state
         .as_deref()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| PageError::new(400, "Sign-in could not be completed", "Missing sign-in code."))?;
-    let state =
-        query.state.as_deref().filter(|s| !s.is_empty() && bound(s)).ok_or_else(PageError::invalid_state)?;
-    Ok((code, key_of(state)))
+        .filter(|s| !s.is_empty() && bound(s))
+        .ok_or_else(|| refuse(PageError::invalid_state()))?;
+    Ok((code, state))
 }
 
 /// The callback's query parameters (first value of each).
@@ -460,9 +512,24 @@ mod tests {
             "//app.example/x",
             "/settings",
             "https://app.example:8443/",
+            "https://app.example//evil.example/x",
+            "https://app.example//",
         ] {
             assert!(check_return_after(bad, &allowed).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn error_returns_show_fixed_text_only() {
+        let query = CallbackQuery::parse("error=access_denied&error_description=%3Cb%3EPay+at+evil.example");
+        let declined = checked_return(&query, |_| true).unwrap_err();
+        assert!(declined.page.message.contains("declined"));
+        assert!(!declined.page.message.contains("evil") && !declined.page.message.contains('<'));
+        let unknown = CallbackQuery::parse("error=call+0800-SCAM&state=s");
+        let declined = checked_return(&unknown, |s| s == "s").unwrap_err();
+        assert!(!declined.page.message.contains("SCAM"));
+        assert_eq!(declined.bound_state, Some("s"));
+        assert_eq!(checked_return(&unknown, |_| false).unwrap_err().bound_state, None);
     }
 
     #[test]

@@ -16,9 +16,12 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 pub const AGENT: &str = "my-agent";
-pub const SECRET: &str = "test-api-secret-0123456789";
+pub const SECRET: &str = "test-api-secret-0123456789-abcdefghij";
 pub const SEALING_KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 pub const NOW: u64 = 1_795_872_054_000;
+
+/// What validation answers for a token besides its user: (approved, tokenUse).
+pub type TokenMeta = (Option<bool>, Option<String>);
 
 /// A Configure API stand-in: knows some tokens and phones, fails on demand,
 /// records every call.
@@ -26,6 +29,9 @@ pub const NOW: u64 = 1_795_872_054_000;
 pub struct FakeApi {
     /// token -> (userId, agent)
     pub tokens: RefCell<BTreeMap<String, (String, String)>>,
+    /// token -> (approved, tokenUse) as validation answers them, when not
+    /// the default (approved, "agent").
+    pub token_meta: RefCell<BTreeMap<String, TokenMeta>>,
     /// phone candidate -> (token, userId, agent)
     pub phones: RefCell<BTreeMap<String, (String, String, String)>>,
     /// sign-in code -> (token, userId, agent); single use
@@ -46,6 +52,11 @@ pub struct FakeApi {
 impl FakeApi {
     pub fn with_token(self, token: &str, user_id: &str, agent: &str) -> Self {
         self.tokens.borrow_mut().insert(token.into(), (user_id.into(), agent.into()));
+        self
+    }
+    /// Validation answers `approved` and `tokenUse` as given for `token`.
+    pub fn with_token_meta(self, token: &str, approved: Option<bool>, token_use: Option<&str>) -> Self {
+        self.token_meta.borrow_mut().insert(token.into(), (approved, token_use.map(str::to_owned)));
         self
     }
     pub fn with_phone(self, phone: &str, token: &str, user_id: &str, agent: &str) -> Self {
@@ -90,26 +101,38 @@ impl ConfigureApi for FakeApi {
     async fn validate(&self, token: &str) -> Result<TokenValidation, ConfigureError> {
         self.check(format!("validate {token}"))?;
         Ok(match self.tokens.borrow().get(token) {
-            Some((user, agent)) => TokenValidation {
-                valid: true,
-                user_id: Some(user.clone()),
-                agent_token: true,
-                approved: Some(true),
-                agent: Some(agent.clone()),
-            },
-            None => TokenValidation {
-                valid: false,
-                user_id: None,
-                agent_token: false,
-                approved: None,
-                agent: None,
-            },
+            Some((user, agent)) => {
+                let (approved, token_use) = self
+                    .token_meta
+                    .borrow()
+                    .get(token)
+                    .cloned()
+                    .unwrap_or((Some(true), Some("agent".to_owned())));
+                TokenValidation {
+                    valid: true,
+                    user_id: Some(user.clone()),
+                    token_use,
+                    approved,
+                    agent: Some(agent.clone()),
+                }
+            }
+            None => {
+                TokenValidation { valid: false, user_id: None, token_use: None, approved: None, agent: None }
+            }
         })
     }
     async fn exchange(&self, code: &str) -> Result<SignInExchange, ConfigureError> {
         self.check(format!("exchange {code}"))?;
         match self.codes.borrow_mut().remove(code) {
-            Some((token, user_id, agent)) => Ok(SignInExchange { token, user_id, agent, approved: true }),
+            Some((token, user_id, agent)) => {
+                let (approved, token_use) = self
+                    .token_meta
+                    .borrow()
+                    .get(&token)
+                    .cloned()
+                    .unwrap_or((Some(true), Some("agent".to_owned())));
+                Ok(SignInExchange { token, user_id, agent, approved: approved != Some(false), token_use })
+            }
             None => Err(ConfigureError::invalid_input("unknown code").with_status(400)),
         }
     }

@@ -1,0 +1,81 @@
+//! `POST /v1/sign-ins/redeem {code, subject}`: the app's handler for
+//! `returnAfter` redeems the web callback's one-time code in its own
+//! session, with the subject of the user signed in there. Only when that
+//! subject is the ticket's is the link written; any other subject discards
+//! the result (a forwarded ticket URL ends here, linking nothing).
+//!
+//! Order of effects: read the item; on a mismatch delete it, then answer
+//! 409; on a match write the link, then delete it (a failed delete is
+//! logged: replaying it rewrites the same link). A KV failure before the
+//! link is written leaves the code usable for a retry.
+
+use crate::body::required_string;
+use crate::error::EdgeError;
+use crate::log::Log;
+use crate::records::{redeem_key, LinkSource};
+use crate::seal::Keyring;
+use crate::store::Store;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::items::live_item;
+use super::links::{store_link, NewLink};
+
+/// The body of `POST /v1/sign-ins/redeem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemRequest {
+    pub code: String,
+    pub subject: String,
+}
+
+impl RedeemRequest {
+    pub fn from_json(body: &Map<String, Value>) -> Result<RedeemRequest, EdgeError> {
+        Ok(RedeemRequest { code: required_string(body, "code", 256)?, subject: super::agent_subject(body)? })
+    }
+}
+
+/// The answer of a redeem: the subject's new link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redeemed {
+    pub subject: String,
+    pub user_id: String,
+    pub linked: bool,
+    pub source: LinkSource,
+}
+
+pub async fn redeem<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    agent: &str,
+    request: &RedeemRequest,
+    now_ms: u64,
+    log: &dyn Log,
+) -> Result<Redeemed, EdgeError> {
+    let key = redeem_key(&request.code);
+    let pending = live_item(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
+    let field = |name: &str| pending.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let (subject, token, user_id) = (field("subject"), field("token"), field("userId"));
+    if field("agent") != agent || subject.is_empty() || token.is_empty() {
+        log.warn(&format!("redeem item at {key} is for another agent or incomplete; ignored"));
+        return Err(EdgeError::RedeemCodeNotFound);
+    }
+    if !super::same_secret(&request.subject, &subject) {
+        store.delete(&key).await?;
+        return Err(EdgeError::SubjectMismatch);
+    }
+    let link = NewLink {
+        subject: &subject,
+        token: &token,
+        user_id: &user_id,
+        agent,
+        source: LinkSource::Callback,
+        refresh_token: None,
+        expires_at: None,
+    };
+    store_link(store, keyring, link, now_ms).await?;
+    if let Err(error) = store.delete(&key).await {
+        log.warn(&format!("redeem code {key} used but not deleted: {error}"));
+    }
+    Ok(Redeemed { subject, user_id, linked: true, source: LinkSource::Callback })
+}
