@@ -87,3 +87,152 @@ test("a wasm failure mid-request answers 500, and the next request gets a fresh 
   assert.equal((await createJourney(env)).status, 201);
   assert.equal(kv.entries.size, 1);
 });
+
+// Bodies: the entry reads a body only up to its route's limit (webhook
+// 16 KiB, agent API 64 KiB, routes without a body: nothing). Each request
+// below carries a stream the test controls; a regression (the entry reading
+// the whole body) shows as no answer within the deadline, not a hang.
+
+const NO_ANSWER = Symbol("no answer");
+
+/** `promise`'s value, or a failed assertion after `ms`. */
+async function within(ms, promise, what) {
+  let timer;
+  const result = await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(() => resolve(NO_ANSWER), ms)))]);
+  clearTimeout(timer);
+  assert.notEqual(result, NO_ANSWER, `${what}: no answer within ${ms} ms`);
+  return result;
+}
+
+/**
+ * A request body the test watches: `endless` yields 1 KiB chunks for as
+ * long as it is read (one a macrotask, so timers still run); `silent` never
+ * yields anything. Pulled only on demand (highWaterMark 0); `stop()` ends it
+ * with an error so nothing outlives the test.
+ */
+function watchedBody(kind) {
+  const chunk = new Uint8Array(1024).fill(0x20);
+  const watch = { pulls: 0, bytes: 0, cancelled: false, stopped: false, waiting: [] };
+  watch.stream = new ReadableStream(
+    {
+      async pull(controller) {
+        watch.pulls += 1;
+        if (kind === "silent" && !watch.stopped) await new Promise((resolve) => watch.waiting.push(resolve));
+        else await new Promise((resolve) => setImmediate(resolve));
+        if (watch.stopped) return controller.error(new Error("the test is over"));
+        watch.bytes += chunk.byteLength;
+        controller.enqueue(chunk.slice());
+      },
+      cancel() {
+        watch.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  watch.stop = () => {
+    watch.stopped = true;
+    watch.waiting.splice(0).forEach((resolve) => resolve());
+  };
+  return watch;
+}
+
+const streamed = (target, body, { method = "POST", headers = {} } = {}) =>
+  new Request(`https://edge.example${target}`, {
+    method,
+    headers: { "content-type": "application/json", origin: "https://sign-in.me", ...headers },
+    body,
+    duplex: "half",
+  });
+
+async function payloadTooLarge(response) {
+  assert.equal(response.status, 413);
+  const body = await response.json();
+  assert.equal(body.ok, false);
+  assert.equal(body.error.code, "payload_too_large");
+  return body;
+}
+
+test("an endless webhook body without Content-Length is cut off at 16 KiB: 413, stream cancelled", async () => {
+  const env = envWith(memoryKv());
+  const body = watchedBody("endless");
+  try {
+    const started = Date.now();
+    const response = await within(3_000, worker.fetch(streamed("/auth/configure/complete", body.stream), env), "endless body");
+    const json = await payloadTooLarge(response);
+    assert.equal(json.linked, false, "the webhook's answer shape");
+    assert.equal(response.headers.get("access-control-allow-origin"), "https://sign-in.me", "with CORS");
+    assert.ok(Date.now() - started < 3_000);
+    assert.ok(body.cancelled, "the stream is cancelled");
+    assert.ok(body.bytes > 16 * 1024 && body.bytes <= 18 * 1024, `read just past the limit, not more (${body.bytes} bytes)`);
+  } finally {
+    body.stop();
+  }
+});
+
+test("a Content-Length over the limit is 413 before a byte is read", async () => {
+  const env = envWith(memoryKv());
+  const cases = [
+    ["/auth/configure/complete", String(16 * 1024 + 1)],
+    ["/auth/configure/complete", "1000000000"],
+    ["/v1/journeys", String(64 * 1024 + 1)],
+  ];
+  for (const [target, length] of cases) {
+    const body = watchedBody("silent");
+    try {
+      const request = streamed(target, body.stream, { headers: { ...bearer, "content-length": length } });
+      assert.equal(request.headers.get("content-length"), length);
+      const response = await within(3_000, worker.fetch(request, env), `${target} with Content-Length ${length}`);
+      await payloadTooLarge(response);
+      assert.equal(body.pulls, 0, "nothing was read");
+      assert.ok(body.cancelled, "the body is cancelled");
+    } finally {
+      body.stop();
+    }
+  }
+});
+
+test("a route without a body reads none: DELETE /v1/links with an endless body answers at once", async () => {
+  const env = envWith(memoryKv());
+  const body = watchedBody("endless");
+  try {
+    const request = streamed("/v1/links/entry-test", body.stream, { method: "DELETE", headers: bearer });
+    const response = await within(3_000, worker.fetch(request, env), "DELETE with an endless body");
+    assert.equal(response.status, 204);
+    assert.equal(body.pulls, 0, "nothing was read");
+  } finally {
+    body.stop();
+  }
+});
+
+test("bodies under the limit still reach the core, streamed or not", async () => {
+  const env = envWith(memoryKv());
+  const completion = JSON.stringify({ token: "cfgtok_x", userId: "user_1", agent: "my-agent", journeyId: "no-such-journey" });
+  // With Content-Length: the core parses it and looks the journey up.
+  const plain = await worker.fetch(streamed("/auth/configure/complete", completion), env);
+  assert.equal(plain.status, 404);
+  assert.equal((await plain.json()).error.code, "journey_not_found");
+  // Streamed in small pieces without Content-Length: the same answer.
+  const bytes = new TextEncoder().encode(completion);
+  const pieces = new ReadableStream({
+    start(controller) {
+      for (let at = 0; at < bytes.length; at += 7) controller.enqueue(bytes.slice(at, at + 7));
+      controller.close();
+    },
+  });
+  const piecewise = await within(3_000, worker.fetch(streamed("/auth/configure/complete", pieces), env), "small stream");
+  assert.equal(piecewise.status, 404);
+  assert.equal((await piecewise.json()).error.code, "journey_not_found");
+  // The core's own refusals, not 413.
+  const wrongType = await worker.fetch(streamed("/auth/configure/complete", completion, { headers: { "content-type": "text/plain" } }), env);
+  assert.equal(wrongType.status, 415);
+  const broken = await worker.fetch(streamed("/auth/configure/complete", "{not json"), env);
+  assert.equal(broken.status, 400);
+  // 20 KiB: over the webhook's limit, under the agent API's.
+  const big = JSON.stringify({ subject: "s".repeat(20 * 1024) });
+  await payloadTooLarge(await worker.fetch(streamed("/auth/configure/complete", big), env));
+  const journey = await worker.fetch(streamed("/v1/journeys", big, { headers: bearer }), env);
+  assert.equal(journey.status, 400);
+  assert.equal((await journey.json()).error.field, "subject");
+  // And a journey still gets created.
+  assert.equal((await createJourney(env)).status, 201);
+});

@@ -1,7 +1,8 @@
 // The message-agent flow against the built Worker in workerd (Miniflare),
 // with the Configure stand-in on 127.0.0.1: every route's success and error
 // statuses, request parity with the official SDK, replay and expiry, faults
-// that lose nothing, and a scan of KV for plain-text secrets.
+// that lose nothing, the journeys' bindings (phone, confirmation word,
+// none), throttled bearer guessing, and a scan of KV for plain-text secrets.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -10,7 +11,8 @@ import { startWorker } from "./support/worker.mjs";
 import { startStandin } from "../standin/configure-standin.mjs";
 
 const API_KEY = "sk_test_e2e_message_flow";
-const SECRET = "e2e-agent-api-secret-0123456789";
+// >= 32 characters, >= 16 distinct: a weaker secret counts as missing.
+const SECRET = "e2e-agent-api-secret-0123456789-abcdefghij";
 const AGENT = "my-agent";
 const SEALING_KEYS = `k1:${randomBytes(32).toString("base64")}`;
 const ORIGIN = "http://127.0.0.1:8787"; // what worker.fetch() calls
@@ -18,7 +20,7 @@ const SIGN_IN = "https://sign-in.me";
 
 let standin;
 let worker;
-const seen = { tokens: new Set(), subjects: new Set(), journeys: new Set() };
+const seen = { tokens: new Set(), subjects: new Set(), journeys: new Set(), words: new Set() };
 
 function vars(extra = {}) {
   return {
@@ -67,6 +69,7 @@ async function newJourney(w, subject, extra = {}) {
   assert.equal(response.status, 201, await response.clone().text());
   const body = await response.json();
   seen.journeys.add(body.journeyId);
+  if (body.confirmation) seen.words.add(body.confirmation);
   return body;
 }
 
@@ -82,6 +85,25 @@ async function link(w, subject) {
   assert.equal(response.status, 200);
   return response.json();
 }
+
+/** POST /v1/identity/resolve: [status, JSON answer]. */
+async function resolve(w, body) {
+  seen.subjects.add(body.subject);
+  const response = await agentApi(w, "POST", "/v1/identity/resolve", body);
+  const json = await response.json();
+  if (json.token) seen.tokens.add(json.token);
+  return [response.status, json];
+}
+
+/** The completion the hosted page posts for `journey`, by `who` (a token()). */
+const completion = (journey, who) => ({ token: who.token, userId: who.userId, agent: AGENT, journeyId: journey.journeyId });
+
+/** The hosted URL's message_body (null when absent). */
+const messageBody = (url) => new URL(url).searchParams.get("message_body");
+
+let phoneSerial = 0;
+/** A fresh E.164 number for one test, so tests never share a phone. */
+const freshPhone = () => `+1415555${String(3000 + ++phoneSerial).padStart(4, "0")}`;
 
 /** The parts of an outbound request that matter for parity. */
 function essentials(request) {
@@ -106,18 +128,65 @@ test("POST /v1/journeys answers 201 with the SDK's hosted URL", async () => {
   const created = await newJourney(worker, "spectrum:space-1", options);
   assert.match(created.journeyId, /^[A-Za-z0-9_-]{43}$/);
   assert.ok(Date.parse(created.expiresAt) > Date.now() + 14 * 60_000, "default TTL 15 minutes");
+  // No phone: bound to a confirmation word, which rides in the text-back.
+  assert.equal(created.binding, "confirmation");
+  assert.match(created.confirmation, /^[0-9]{6}$/);
   const expected = sdk().auth.signInUrl({
     publishableKey: "pk_test_e2e",
     delivery: "message",
     journeyId: created.journeyId,
     messageCompleteUrl: `${ORIGIN}/auth/configure/complete`,
     ...options,
+    messageBody: `done ${created.confirmation}`,
   });
   assert.equal(created.url, expected);
+  assert.deepEqual(Object.keys(created).sort(), ["binding", "confirmation", "expiresAt", "journeyId", "url"]);
 });
 
-test("the completion webhook links the subject; a replay is 404 and changes nothing", async () => {
-  const journey = await newJourney(worker, "spectrum:space-2");
+test("bindings: phone by default with phoneCandidates, else confirmation; none keeps messageBody as given", async () => {
+  // No messageBody: the text-back is "done <word>".
+  const plain = await newJourney(worker, "binding-1");
+  assert.equal(plain.binding, "confirmation");
+  assert.match(plain.confirmation, /^[0-9]{6}$/);
+  assert.equal(messageBody(plain.url), `done ${plain.confirmation}`);
+  assert.match(plain.url, new RegExp(`[?&]message_body=done(\\+|%20)${plain.confirmation}(&|$)`));
+  // The agent's own text-back, with the word after it.
+  const custom = await newJourney(worker, "binding-1", { messageBody: "all set" });
+  assert.equal(messageBody(custom.url), `all set ${custom.confirmation}`);
+  // Every journey has its own word.
+  const words = new Set([plain, custom, await newJourney(worker, "binding-1"), await newJourney(worker, "binding-1")].map((j) => j.confirmation));
+  assert.ok(words.size >= 3, `words repeat: ${[...words]}`);
+  // Phone candidates: bound to the phone, and still a word for the fallback.
+  const phone = await newJourney(worker, "binding-1", { phoneCandidates: [freshPhone()] });
+  assert.equal(phone.binding, "phone");
+  assert.match(phone.confirmation, /^[0-9]{6}$/);
+  assert.equal(messageBody(phone.url), `done ${phone.confirmation}`);
+  const explicit = await newJourney(worker, "binding-1", { phoneCandidates: [freshPhone()], binding: "confirmation" });
+  assert.equal(explicit.binding, "confirmation");
+  // "none": no word, and messageBody exactly as given (absent when not given).
+  const none = await newJourney(worker, "binding-1", { binding: "none", messageBody: "all set" });
+  assert.equal(none.binding, "none");
+  assert.equal(none.confirmation, undefined);
+  assert.equal(messageBody(none.url), "all set");
+  const bare = await newJourney(worker, "binding-1", { binding: "none" });
+  assert.equal(messageBody(bare.url), null);
+  assert.equal(bare.confirmation, undefined);
+  // Refusals.
+  for (const [body, field] of [
+    [{ subject: "binding-1", binding: "sms" }, "binding"],
+    [{ subject: "binding-1", binding: "phone" }, "phoneCandidates"],
+    [{ subject: "binding-1", binding: "phone", phoneCandidates: [] }, "phoneCandidates"],
+  ]) {
+    const response = await agentApi(worker, "POST", "/v1/journeys", body);
+    assert.equal(response.status, 400, JSON.stringify(body));
+    const json = await response.json();
+    assert.equal(json.error.code, "bad_request");
+    assert.equal(json.error.field, field, JSON.stringify(body));
+  }
+});
+
+test("binding none: the completion webhook links the subject; a replay is 404 and changes nothing", async () => {
+  const journey = await newJourney(worker, "spectrum:space-2", { binding: "none" });
   const { token: tok, userId } = token();
   const response = await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId });
   assert.equal(response.status, 200);
@@ -129,8 +198,10 @@ test("the completion webhook links the subject; a replay is 404 and changes noth
     { subject: stored.subject, userId: stored.userId, token: stored.token, source: stored.source },
     { subject: "spectrum:space-2", userId, token: tok, source: "webhook" },
   );
+  standin.clearRequests();
   const replay = await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId });
   assert.equal(replay.status, 404);
+  assert.equal(standin.requests.length, 0, "a used journey costs no Configure request");
   const replayBody = await replay.json();
   assert.equal(replayBody.ok, false);
   assert.equal(replayBody.linked, false);
@@ -144,8 +215,11 @@ test("the webhook's request to Configure equals the SDK's validateSignInToken re
   await sdk().auth.validateSignInToken(tok);
   const fromSdk = essentials(standin.requests.at(-1));
   standin.clearRequests();
-  assert.equal((await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId })).status, 200);
-  assert.deepEqual(essentials(standin.requests.at(-1)), fromSdk);
+  // A confirmation journey: validated, then kept pending (it stays in KV for the scan below).
+  const response = await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId });
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { ok: true, linked: false, pending: true });
+  assert.deepEqual(standin.requests.map(essentials), [fromSdk]);
 });
 
 test("webhook errors: 401 for bad tokens, 404 unknown journey, 400, 415, 413, CORS", async () => {
@@ -171,7 +245,11 @@ test("webhook errors: 401 for bad tokens, 404 unknown journey, 400, 415, 413, CO
   assert.equal((await missing.json()).error.field, "userId");
   assert.equal((await complete(worker, "{not json")).status, 400);
   assert.equal((await complete(worker, { token: tok }, { contentType: "text/plain" })).status, 415);
-  assert.equal((await complete(worker, { token: "x".repeat(20_000), userId, journeyId: "j" })).status, 413);
+  const tooLarge = await complete(worker, { token: "x".repeat(20_000), userId, journeyId: journey.journeyId });
+  assert.equal(tooLarge.status, 413);
+  assert.equal(tooLarge.headers.get("access-control-allow-origin"), SIGN_IN);
+  const tooLargeBody = await tooLarge.json();
+  assert.deepEqual([tooLargeBody.ok, tooLargeBody.linked, tooLargeBody.error.code], [false, false, "payload_too_large"]);
   // Another site's page may not post completions.
   assert.equal((await complete(worker, { token: tok, userId, journeyId: journey.journeyId }, { origin: "https://evil.example" })).status, 403);
   // Preflight: the sign-in origin only.
@@ -188,12 +266,14 @@ test("webhook errors: 401 for bad tokens, 404 unknown journey, 400, 415, 413, CO
   const refused = await preflight("https://evil.example");
   assert.equal(refused.status, 403);
   assert.equal(refused.headers.get("access-control-allow-origin"), null);
-  // After all that, the journey still completes.
-  assert.equal((await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId })).status, 200);
+  // After all that, the journey still completes (a confirmation journey: pending).
+  const last = await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId });
+  assert.equal(last.status, 200);
+  assert.deepEqual(await last.json(), { ok: true, linked: false, pending: true });
 });
 
 test("the agent API needs the bearer secret: 401 JSON otherwise", async () => {
-  for (const secret of [null, "wrong", `${SECRET}x`, SECRET.slice(0, -1)]) {
+  for (const secret of [null, "wrong", `${SECRET}x`, SECRET.slice(0, -1), SECRET.toUpperCase()]) {
     const response = await agentApi(worker, "POST", "/v1/journeys", { subject: "s" }, { secret });
     assert.equal(response.status, 401, String(secret));
     assert.equal((await response.json()).error.code, "unauthorized");
@@ -207,7 +287,7 @@ test("the agent API needs the bearer secret: 401 JSON otherwise", async () => {
 test("a journey past its TTL is 404", async () => {
   const shortLived = await startWorker({ vars: vars({ CONFIGURE_EDGE_JOURNEY_TTL_SECONDS: "1" }) });
   try {
-    const journey = await newJourney(shortLived, "ttl-1");
+    const journey = await newJourney(shortLived, "ttl-1", { binding: "none" });
     const { token: tok, userId } = token();
     await new Promise((resolve) => setTimeout(resolve, 1200));
     const response = await complete(shortLived, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId });
@@ -218,7 +298,7 @@ test("a journey past its TTL is 404", async () => {
 });
 
 test("faults: Configure down, slow, 5xx or malformed gives 502 and the journey completes later", async () => {
-  const journey = await newJourney(worker, "faults-1");
+  const journey = await newJourney(worker, "faults-1", { binding: "none" });
   const { token: tok, userId } = token();
   const body = { token: tok, userId, agent: AGENT, journeyId: journey.journeyId };
   for (const fault of ["down", "slow", "5xx", "malformed"]) {
@@ -290,7 +370,7 @@ test("identity resolution: stored link, validation, phone recognition, fallback;
 test("GET and DELETE /v1/links/{subject}", async () => {
   assert.equal((await agentApi(worker, "GET", "/v1/links/nobody")).status, 404);
   const subject = "links/with space+plus";
-  const journey = await newJourney(worker, subject);
+  const journey = await newJourney(worker, subject, { binding: "none" });
   const { token: tok, userId } = token();
   assert.equal((await complete(worker, { token: tok, userId, agent: AGENT, journeyId: journey.journeyId })).status, 200);
   const stored = await link(worker, subject);
@@ -301,16 +381,250 @@ test("GET and DELETE /v1/links/{subject}", async () => {
   assert.equal(await link(worker, subject), null);
 });
 
+test("binding phone: the phone's owner completing links at once", async () => {
+  const subject = "phone-owner-1";
+  const phone = freshPhone();
+  const { userId: owner } = standin.registerPhone(phone, { displayName: "Uma" });
+  const journey = await newJourney(worker, subject, { phoneCandidates: [` ${phone} `] });
+  assert.equal(journey.binding, "phone");
+  const u = token({ userId: owner });
+  standin.clearRequests();
+  const response = await complete(worker, completion(journey, u));
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { ok: true, linked: true });
+  // Validated, then the journey's (normalized) candidates recognized.
+  assert.deepEqual(standin.requests.map((r) => r.path), ["/v1/auth/sign-in/validate", "/v1/auth/sign-in/recognize-phone"]);
+  assert.deepEqual(standin.requests[1].json, { candidates: [phone] });
+  const stored = await link(worker, subject);
+  assert.deepEqual([stored.userId, stored.token, stored.source], [owner, u.token, "webhook"]);
+  // The journey is closed.
+  assert.equal((await complete(worker, completion(journey, u))).status, 404);
+});
+
+test("binding phone: another user's token is 409, nothing stored, and the owner can still complete", async () => {
+  const subject = "phone-other-1";
+  const phone = freshPhone();
+  const { userId: owner } = standin.registerPhone(phone);
+  const journey = await newJourney(worker, subject, { phoneCandidates: [phone] });
+  const v = token(); // a different Configure user: a forwarded link
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const refused = await complete(worker, completion(journey, v));
+    assert.equal(refused.status, 409);
+    const body = await refused.json();
+    assert.deepEqual([body.ok, body.linked, body.error.code], [false, false, "phone_mismatch"]);
+    assert.equal(refused.headers.get("access-control-allow-origin"), SIGN_IN);
+  }
+  assert.equal(await link(worker, subject), null);
+  // Nothing was kept pending either: the journey's word links nothing.
+  const [status, identity] = await resolve(worker, { subject, messageText: `done ${journey.confirmation}` });
+  assert.equal(status, 200);
+  assert.deepEqual([identity.linked, identity.source], [false, "external_id"]);
+  assert.equal(await link(worker, subject), null);
+  // The journey is still usable: its owner completes it.
+  const u = token({ userId: owner });
+  const response = await complete(worker, completion(journey, u));
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { ok: true, linked: true });
+  const stored = await link(worker, subject);
+  assert.deepEqual([stored.userId, stored.token], [owner, u.token]);
+});
+
+test("binding phone, unrecognized phone: pending until the conversation sends the word", async () => {
+  const subject = "phone-unknown-1";
+  const journey = await newJourney(worker, subject, { phoneCandidates: [freshPhone()] }); // never registered
+  assert.equal(journey.binding, "phone");
+  const u = token();
+  const response = await complete(worker, completion(journey, u));
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { ok: true, linked: false, pending: true });
+  assert.equal((await agentApi(worker, "GET", `/v1/links/${subject}`)).status, 404);
+  // Resolving without the word: nothing linked.
+  const [, before] = await resolve(worker, { subject });
+  assert.deepEqual([before.linked, before.source, before.token], [false, "external_id", undefined]);
+  // The word, from the same conversation, links it.
+  standin.clearRequests();
+  const [status, identity] = await resolve(worker, { subject, messageText: `done ${journey.confirmation}` });
+  assert.equal(status, 200);
+  assert.deepEqual(identity, {
+    externalId: `edge:${subject}`, token: u.token, userId: u.userId, linked: true, approved: true, recognized: false, source: "webhook",
+  });
+  assert.equal(standin.requests.length, 0, "the word needs no Configure request");
+  const stored = await link(worker, subject);
+  assert.deepEqual([stored.userId, stored.token, stored.source], [u.userId, u.token, "webhook"]);
+  // The journey is closed: a replayed completion is 404, the word again is the stored link.
+  assert.equal((await complete(worker, completion(journey, u))).status, 404);
+  const [, again] = await resolve(worker, { subject, messageText: `done ${journey.confirmation}` });
+  assert.equal(again.source, "token");
+});
+
+test("binding confirmation: only the word from the same subject links; another subject's or a wrong word does nothing", async () => {
+  const subject = "confirm-1";
+  const elsewhere = "confirm-1-elsewhere";
+  const journey = await newJourney(worker, subject);
+  assert.equal(journey.binding, "confirmation");
+  const word = journey.confirmation;
+  const u = token();
+  const response = await complete(worker, completion(journey, u));
+  assert.deepEqual([response.status, await response.json()], [200, { ok: true, linked: false, pending: true }]);
+  // The right word sent from another conversation: that subject is not linked, the original stays pending.
+  const [, other] = await resolve(worker, { subject: elsewhere, messageText: `done ${word}` });
+  assert.deepEqual([other.linked, other.source, other.token], [false, "external_id", undefined]);
+  assert.equal(await link(worker, elsewhere), null);
+  assert.equal(await link(worker, subject), null);
+  // Wrong words, and the word inside a longer number: nothing.
+  const wrong = String((Number(word) + 1) % 1_000_000).padStart(6, "0");
+  for (const messageText of [`done ${wrong}`, `done 1${word}`, `done ${word}0`, "done", `done ${word.slice(1)}`]) {
+    const [, answer] = await resolve(worker, { subject, messageText });
+    assert.deepEqual([answer.linked, answer.source], [false, "external_id"], messageText);
+    assert.equal(await link(worker, subject), null, messageText);
+  }
+  // The word, in the text-back's own words, from the same subject.
+  const [, linked] = await resolve(worker, { subject, messageText: `Done ${word}!` });
+  assert.deepEqual([linked.linked, linked.source, linked.userId, linked.token], [true, "webhook", u.userId, u.token]);
+  assert.equal((await link(worker, subject)).userId, u.userId);
+  assert.equal(await link(worker, elsewhere), null);
+});
+
+test("binding confirmation: two different users completing one journey is 409 and closes it", async () => {
+  const subject = "confirm-race-1";
+  const journey = await newJourney(worker, subject);
+  const first = token();
+  const second = token();
+  assert.equal((await complete(worker, completion(journey, first))).status, 200);
+  // The same user again is fine (the hosted page retried).
+  const retried = await complete(worker, completion(journey, first));
+  assert.deepEqual([retried.status, await retried.json()], [200, { ok: true, linked: false, pending: true }]);
+  const raced = await complete(worker, completion(journey, second));
+  assert.equal(raced.status, 409);
+  const body = await raced.json();
+  assert.deepEqual([body.ok, body.linked, body.error.code], [false, false, "completion_conflict"]);
+  // Both discarded: the word links nobody, and the journey is gone.
+  const [, identity] = await resolve(worker, { subject, messageText: `done ${journey.confirmation}` });
+  assert.equal(identity.linked, false);
+  assert.equal(await link(worker, subject), null);
+  const after = await complete(worker, completion(journey, first));
+  assert.equal(after.status, 404);
+  assert.equal((await after.json()).error.code, "journey_not_found");
+});
+
+test("binding none never replaces another user's link: 409, link unchanged", async () => {
+  const subject = "none-conflict-1";
+  const a = token();
+  const firstJourney = await newJourney(worker, subject, { binding: "none" });
+  assert.equal((await complete(worker, completion(firstJourney, a))).status, 200);
+  const before = await link(worker, subject);
+  assert.equal(before.userId, a.userId);
+  const b = token();
+  const journey = await newJourney(worker, subject, { binding: "none" });
+  const refused = await complete(worker, completion(journey, b));
+  assert.equal(refused.status, 409);
+  const body = await refused.json();
+  assert.deepEqual([body.ok, body.linked, body.error.code], [false, false, "link_conflict"]);
+  assert.deepEqual(await link(worker, subject), before);
+  // The same user signing in again renews the link.
+  const renewed = token({ userId: a.userId });
+  const again = await complete(worker, completion(journey, renewed));
+  assert.deepEqual([again.status, await again.json()], [200, { ok: true, linked: true }]);
+  assert.deepEqual([(await link(worker, subject)).userId, (await link(worker, subject)).token], [a.userId, renewed.token]);
+});
+
+test("an unknown journey is 404 before any request to Configure", async () => {
+  const u = token();
+  for (const journeyId of ["no-such-journey", "A".repeat(43)]) {
+    standin.clearRequests();
+    const response = await complete(worker, { token: u.token, userId: u.userId, agent: AGENT, journeyId });
+    assert.equal(response.status, 404);
+    const body = await response.json();
+    assert.deepEqual([body.ok, body.linked, body.error.code], [false, false, "journey_not_found"]);
+    assert.deepEqual(standin.requests.map((r) => r.path), [], "no validate request for an unknown journey");
+  }
+  // Whereas a known journey is validated (the check above can see requests).
+  const journey = await newJourney(worker, "unknown-journey-control", { binding: "none" });
+  standin.clearRequests();
+  assert.equal((await complete(worker, completion(journey, u))).status, 200);
+  assert.deepEqual(standin.requests.map((r) => r.path), ["/v1/auth/sign-in/validate"]);
+});
+
+test("a token Configure reports as not approved is 401, and the journey stays usable", async () => {
+  // (tokenUse other than "agent" is covered natively: the stand-in always answers "agent".)
+  for (const binding of ["none", "confirmation"]) {
+    const subject = `unapproved-${binding}`;
+    const journey = await newJourney(worker, subject, { binding });
+    const unapproved = token({ approved: false });
+    const response = await complete(worker, completion(journey, unapproved));
+    assert.equal(response.status, 401, binding);
+    const body = await response.json();
+    assert.deepEqual([body.ok, body.linked], [false, false]);
+    assert.equal(await link(worker, subject), null);
+    const approved = token({ userId: unapproved.userId });
+    assert.equal((await complete(worker, completion(journey, approved))).status, 200, binding);
+  }
+});
+
+test('subjects starting with "configure:" are refused on journeys and identity resolution', async () => {
+  for (const subject of ["configure:", "configure:user_1", "configure:x:y"]) {
+    for (const path of ["/v1/journeys", "/v1/identity/resolve"]) {
+      const response = await agentApi(worker, "POST", path, { subject, messageText: "done 123456" });
+      assert.equal(response.status, 400, `${path} ${subject}`);
+      const body = await response.json();
+      assert.equal(body.error.code, "bad_request");
+      assert.equal(body.error.field, "subject");
+    }
+  }
+  // Only the prefix is reserved, and reading such a subject's link is still allowed.
+  await newJourney(worker, "x-configure:y", { binding: "none" });
+  assert.equal((await agentApi(worker, "POST", "/v1/identity/resolve", { subject: "x-configure:y" })).status, 200);
+  const read = await agentApi(worker, "GET", "/v1/links/configure%3Anobody");
+  assert.equal(read.status, 404);
+  assert.equal((await read.json()).error.code, "link_not_found");
+});
+
+test("failed bearer checks are rate limited: a wrong secret ends in 429 with Retry-After", async () => {
+  const limited = await startWorker({ vars: vars(), rateLimit: { limit: 3, period: 60 } });
+  try {
+    const client = { "cf-connecting-ip": "198.51.100.7" };
+    const attempt = (secret, headers = client) =>
+      limited.fetch("/v1/links/rate-1", { headers: { ...headers, authorization: `Bearer ${secret}` } });
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await attempt("wrong-secret-guess");
+      statuses.push(response.status);
+      if (response.status === 429) {
+        assert.equal(response.headers.get("retry-after"), "60");
+        const body = await response.json();
+        assert.deepEqual([body.ok, body.error.code], [false, "rate_limited"]);
+      } else {
+        assert.equal(response.status, 401);
+        await response.body?.cancel();
+      }
+    }
+    assert.deepEqual(statuses.slice(0, 3), [401, 401, 401], "the first failures are plain 401s");
+    assert.deepEqual(statuses.slice(-2), [429, 429], `guessing ends in 429: ${statuses}`);
+    // The right secret is never throttled, and another client is counted apart.
+    assert.equal((await attempt(SECRET)).status, 404);
+    assert.equal((await attempt("wrong-secret-guess", { "cf-connecting-ip": "198.51.100.8" })).status, 401);
+  } finally {
+    await limited.dispose();
+  }
+});
+
 test("after the run, KV holds no token, subject or journey id in plain text", async () => {
   const kv = await worker.kv();
   const { keys } = await kv.list();
   assert.ok(keys.length > 5, `KV holds the run's records (${keys.length})`);
+  // Completions still waiting for their word are scanned too.
+  assert.ok(keys.some(({ name }) => name.startsWith("pending:")), "KV holds pending completions");
+  assert.ok(seen.words.size > 5, "the run's confirmation words are known");
   const secrets = [...seen.tokens, ...seen.subjects, ...seen.journeys, API_KEY, SECRET];
   for (const { name } of keys) {
-    assert.match(name, /^(journey|link):[A-Za-z0-9_-]{43}$/);
+    assert.match(name, /^(journey|link|pending):[A-Za-z0-9_-]{43}$/);
     const value = await kv.get(name);
     for (const secret of secrets) {
       assert.ok(!name.includes(secret) && !value.includes(secret), `${name} holds a secret in plain text`);
+    }
+    // A word as a whole run of digits (timestamps are longer runs).
+    for (const word of seen.words) {
+      assert.doesNotMatch(value, new RegExp(`(?<![0-9])${word}(?![0-9])`), `${name} holds a confirmation word in plain text`);
     }
   }
 });

@@ -145,3 +145,18 @@ test("OAuth authorize + token: PKCE S256, client_secret_basic, single-use codes,
   const profile = await configure.profile({ token: tokens.access_token }).read({ sections: ["identity"] });
   assert.deepEqual({ ...profile.profile.identity }, { name: "Pat", email: "pat@example.com" });
 });
+
+test("the hosted-page stand-in shows the text-back it would send (message_body), escaped", async () => {
+  const page = async (query) => {
+    const response = await fetch(`${standin.url}/my-agent?${new URLSearchParams(query)}`);
+    assert.equal(response.status, 200);
+    return response.text();
+  };
+  const html = await page({ journey: "j1", delivery: "message", message_body: "done 482913" });
+  assert.match(html, /LOCAL STAND-IN of sign-in\.me/);
+  assert.match(html, /<p id="text-back">Text back: <strong>done 482913<\/strong><\/p>/);
+  const hostile = await page({ journey: "j1", message_body: `<img src=x onerror="alert(1)"> & 'done' 482913` });
+  assert.ok(!hostile.includes("<img"), "message_body is escaped");
+  assert.match(hostile, /Text back: <strong>&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt; &amp; &#39;done&#39; 482913<\/strong>/);
+  assert.doesNotMatch(await page({ journey: "j1" }), /Text back/, "no message_body, no text-back line");
+});

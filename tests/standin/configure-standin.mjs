@@ -294,9 +294,13 @@ ${extraCss}
   function hostedPage(agentPath, params) {
     const name = params.get("agent_name") || agentPath;
     const connectors = params.get("connectors");
+    // The message the real page has the user text back from their own
+    // thread (a journey's confirmation word rides in it: "done 482913").
+    const textBack = params.get("message_body");
     return `${labelledPage("Local sign-in stand-in", "sign-in.me", "#status { margin-top: 1rem; }")}
 <h1>Sign in to ${esc(name)}</h1>
 <p>Agent <code>${esc(agentPath)}</code>${connectors ? `, asking for <strong>${esc(connectors)}</strong>` : ""}.</p>
+${textBack ? `<p id="text-back">Text back: <strong>${esc(textBack)}</strong></p>` : ""}
 <form id="signin">
 <label for="phone">Phone number</label>
 <input id="phone" name="phone" value="+14155550123" autocomplete="off">
