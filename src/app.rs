@@ -76,6 +76,21 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 };
             }
         }
+        // A body the entry stopped reading at the route's limit is refused
+        // before anything else looks at the request (413 either way).
+        if request.body_too_large {
+            let limit = routes::body_limit(request.method, &request.path);
+            if limit > 0 {
+                let error = EdgeError::PayloadTooLarge { limit };
+                return match &route {
+                    Ok(Route::Complete) => cors::decorate(
+                        self.webhook_failure(error),
+                        &cors::check(request, &self.config.sign_in_origins),
+                    ),
+                    _ => self.failure(error),
+                };
+            }
+        }
         let mut response = match &route {
             Ok(Route::Complete) => self.webhook(request).await,
             Ok(Route::WebSignIn) => self.web_sign_in(request).await.unwrap_or_else(|e| self.page_failure(e)),

@@ -119,6 +119,22 @@ impl Keyring {
         Ok(Keyring { keys })
     }
 
+    /// A keyring for one purpose, derived from this one: each key becomes
+    /// HMAC-SHA256(key, purpose) under the same id. What is sealed for
+    /// anonymous callers (the login cookie) then never uses the keys that
+    /// seal tokens at rest, and rotation still works the same way.
+    pub fn derived(&self, purpose: &str) -> Keyring {
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| SealingKey {
+                id: k.id.clone(),
+                key: crate::crypto::hmac_sha256(&k.key, purpose.as_bytes()),
+            })
+            .collect();
+        Keyring { keys }
+    }
+
     /// The id of the key that seals new writes.
     pub fn current_id(&self) -> &str {
         &self.keys[0].id
@@ -198,6 +214,17 @@ mod tests {
         assert!(rotated.seal(b"v", "c").unwrap().starts_with("new."));
         let retired = Keyring::parse(&format!("new:{}", key(2))).unwrap();
         assert_eq!(retired.open(&sealed_old, "c"), Err(OpenError::UnknownKey));
+    }
+
+    #[test]
+    fn derived_keyrings_do_not_open_each_others_values() {
+        let ring = Keyring::parse(&format!("k1:{}", key(3))).unwrap();
+        let cookie = ring.derived("login cookie");
+        let sealed = cookie.seal(b"v", "c").unwrap();
+        assert!(sealed.starts_with("k1."));
+        assert_eq!(ring.open(&sealed, "c"), Err(OpenError::Forged));
+        assert_eq!(ring.derived("other").open(&sealed, "c"), Err(OpenError::Forged));
+        assert_eq!(ring.derived("login cookie").open(&sealed, "c").unwrap(), b"v");
     }
 
     #[test]

@@ -162,3 +162,24 @@ fn agent_writes_refuse_oauth_subjects() {
     assert!(harness.store.entries().is_empty());
     assert!(harness.api.calls.borrow().is_empty());
 }
+
+#[test]
+fn a_body_cut_off_by_the_entry_is_413_before_any_other_check() {
+    let harness = Harness::new(FakeApi::default());
+    let cut = |method: &str, path: &str| {
+        let mut request = HttpRequest::new(method, &format!("https://edge.example{path}"))
+            .unwrap()
+            .with_header("Content-Type", "text/plain")
+            .with_header("Origin", "https://evil.example");
+        request.body_too_large = true;
+        request
+    };
+    for path in ["/v1/journeys", "/v1/sign-ins/redeem", "/auth/configure/complete"] {
+        let response = harness.call(cut("POST", path));
+        assert_eq!(response.status, 413, "{path}: not 401, 403 or 415");
+        assert_eq!(json(&response)["error"]["code"], "payload_too_large");
+    }
+    assert_eq!(json(&harness.call(cut("POST", "/auth/configure/complete")))["linked"], false);
+    // Routes that read no body never see the flag matter.
+    assert_eq!(harness.call(cut("GET", "/healthz")).status, 200);
+}

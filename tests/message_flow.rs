@@ -721,3 +721,38 @@ fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
     assert_eq!(link_of(&retired, "chat-14")["token"], "tok-14");
     assert_eq!(link_of(&retired, "chat-14")["linkedAt"], "2026-01-01T00:00:00.000Z", "kept as it was");
 }
+
+#[test]
+fn another_users_completion_of_any_journey_of_the_conversation_is_a_conflict() {
+    let h = Harness::new(
+        FakeApi::default().with_token("tok-alice", "alice", AGENT).with_token("tok-eve", "eve", AGENT),
+    );
+    // Two journeys for one conversation: the older one leaked.
+    let (leaked, leaked_word, _) = bound_journey(&h, r#"{"subject":"chat-15"}"#);
+    let (fresh, fresh_word, _) = bound_journey(&h, r#"{"subject":"chat-15"}"#);
+    assert_eq!(json(&h.call(webhook(&completion("tok-alice", "alice", &fresh))))["pending"], true);
+    let contested = h.call(webhook(&completion("tok-eve", "eve", &leaked)));
+    assert_eq!(contested.status, 409);
+    assert_eq!(json(&contested)["error"]["code"], "completion_conflict");
+    for word in [&leaked_word, &fresh_word] {
+        assert_eq!(resolve(&h, "chat-15", &format!("done {word}"))["linked"], false);
+    }
+    assert_eq!(link_of(&h, "chat-15"), Value::Null);
+    for journey in [&leaked, &fresh] {
+        assert_eq!(h.call(webhook(&completion("tok-alice", "alice", journey))).status, 404, "both closed");
+    }
+}
+
+#[test]
+fn a_pending_completion_dies_with_its_journey() {
+    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-16"}"#);
+    assert_eq!(json(&h.call(webhook(&completion("tok-1", "user-1", &journey))))["pending"], true);
+    // The journey is gone (closed elsewhere) while its pending item is still there.
+    let journey_key = configure_edge::records::journey_key(&journey);
+    pollster::block_on(configure_edge::store::Store::delete(&h.store, &journey_key)).unwrap();
+    assert_eq!(resolve(&h, "chat-16", &format!("done {word}"))["linked"], false);
+    assert_eq!(link_of(&h, "chat-16"), Value::Null);
+    let pending_key = configure_edge::records::pending_key("chat-16");
+    assert!(h.store.entries().iter().all(|(k, _)| *k != pending_key), "the stale item is discarded");
+}

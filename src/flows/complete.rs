@@ -175,9 +175,10 @@ pub(crate) async fn close_journey<S: Store>(store: &S, journey_key: &str, subjec
 }
 
 /// Keeps the completion for the subject until the conversation confirms it
-/// with the journey's word. Two different users completing the same journey
-/// is a forwarded link racing its owner: both are discarded and the journey
-/// is closed, so neither can be confirmed by the other's word.
+/// with the journey's word. Another user's completion already pending for
+/// the same conversation (from this journey or another) is a forwarded link
+/// racing its owner: both are discarded and their journeys closed, so
+/// neither can be confirmed by the other's word.
 async fn keep_pending<S: Store>(
     store: &S,
     keyring: &Keyring,
@@ -192,10 +193,17 @@ async fn keep_pending<S: Store>(
         .ok_or_else(|| EdgeError::Internal { detail: "bound journey without a word".to_owned() })?;
     let key = pending_key(&journey.subject);
     if let Some(earlier) = live_item(store, keyring, &key, now_ms, log).await? {
-        let text = |name: &str| earlier.get(name).and_then(Value::as_str).unwrap_or("");
-        if text("journeyKey") == journey.key && text("userId") != completed.user_id {
-            store.delete(&journey.key).await?;
+        let text = |name: &str| earlier.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+        if text("userId") != completed.user_id {
+            // The pending item first: once it is gone nothing can be
+            // confirmed, whatever happens to the journeys (a confirmation
+            // also needs its journey alive, identity.rs).
             store.delete(&key).await?;
+            for stale in [journey.key.clone(), text("journeyKey")].iter().filter(|k| !k.is_empty()) {
+                if let Err(error) = store.delete(stale).await {
+                    log.warn(&format!("contested journey {stale} not deleted: {error}"));
+                }
+            }
             return Err(EdgeError::CompletionConflict);
         }
     }

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::complete::close_journey;
 use super::items::live_item;
+use super::journeys::live_journey;
 use super::links::{read_link, store_link, NewLink};
 use super::MAX_SUBJECT_LEN;
 
@@ -74,6 +75,18 @@ async fn confirm_pending<S: Store>(
     if word.is_empty() || token.is_empty() || field("agent") != agent || !carries_word(text, &word) {
         return Ok(None);
     }
+    // Only while its journey is alive and still this subject's: a journey
+    // closed by a contest, a confirmation or its expiry ends the pending
+    // completion with it, even where deleting the item failed.
+    let journey_key = field("journeyKey");
+    let journey = live_journey(store, keyring, &journey_key, now_ms, log).await?;
+    if journey.is_none_or(|j| j.subject != request.subject) {
+        log.warn(&format!("pending completion at {key} outlived its journey; discarded"));
+        if let Err(error) = store.delete(&key).await {
+            log.warn(&format!("stale pending completion {key} not deleted: {error}"));
+        }
+        return Ok(None);
+    }
     let link = NewLink {
         subject: &request.subject,
         token: &token,
@@ -84,7 +97,7 @@ async fn confirm_pending<S: Store>(
         expires_at: None,
     };
     store_link(store, keyring, link, now_ms).await?;
-    close_journey(store, &field("journeyKey"), &request.subject, log).await;
+    close_journey(store, &journey_key, &request.subject, log).await;
     Ok(Some((token, user_id)))
 }
 

@@ -151,13 +151,7 @@ pub async fn read_link<S: Store>(
             refresh_token: refresh_token.as_deref(),
             expires_at: record.expires_at.clone(),
         };
-        let resealed = sealed_link(keyring, &key, link, record.linked_at.clone())
-            .and_then(|fresh| Ok(serde_json::to_string(&fresh)?));
-        let written = match resealed {
-            Ok(text) => store.put(&key, &text, None).await.map_err(EdgeError::from),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = written {
+        if let Err(error) = reseal(store, keyring, &key, &text, link, &record.linked_at).await {
             log.warn(&format!("link record at {key} not re-sealed under the current key: {error}"));
         }
     }
@@ -170,6 +164,27 @@ pub async fn read_link<S: Store>(
         refresh_token,
         expires_at: record.expires_at,
     }))
+}
+
+/// Rewrites a link read as `read` under the first key, unless the record
+/// changed (or went) meanwhile: a fresh read just before the write, so a
+/// re-seal never brings back a link deleted or replaced since. (KV reads can
+/// be stale for up to a minute elsewhere; a Durable Object would make this
+/// exact.)
+async fn reseal<S: Store>(
+    store: &S,
+    keyring: &Keyring,
+    key: &str,
+    read: &str,
+    link: NewLink<'_>,
+    linked_at: &str,
+) -> Result<(), EdgeError> {
+    let fresh = serde_json::to_string(&sealed_link(keyring, key, link, linked_at.to_owned())?)?;
+    if store.get(key).await?.as_deref() != Some(read) {
+        return Ok(());
+    }
+    store.put(key, &fresh, None).await?;
+    Ok(())
 }
 
 pub async fn delete_link<S: Store>(store: &S, subject: &str) -> Result<(), EdgeError> {

@@ -53,6 +53,10 @@ pub const OAUTH_STATE_COOKIE: &str = "__Host-configure-edge-oauth";
 /// from anywhere else does not open as a login.
 const LOGIN_COOKIE_CONTEXT: &str = "cookie:__Host-configure-edge-oauth";
 
+/// The purpose the login cookie's keys are derived for (`Keyring::derived`):
+/// anyone can have a login cookie sealed, so it never uses the token keys.
+const LOGIN_COOKIE_PURPOSE: &str = "configure-edge login cookie v1";
+
 /// The subject an OAuth login's tokens are linked under.
 pub fn oauth_subject(sub: &str) -> String {
     format!("{OAUTH_SUBJECT_PREFIX}{sub}")
@@ -81,11 +85,12 @@ impl LoginCookie {
             "expiresAt": self.expires_at,
             "registered": self.registered,
         });
-        Ok(keyring.seal(&serde_json::to_vec(&payload)?, LOGIN_COOKIE_CONTEXT)?)
+        let keys = keyring.derived(LOGIN_COOKIE_PURPOSE);
+        Ok(keys.seal(&serde_json::to_vec(&payload)?, LOGIN_COOKIE_CONTEXT)?)
     }
 
     fn open(keyring: &Keyring, value: &str) -> Option<LoginCookie> {
-        let bytes = keyring.open(value, LOGIN_COOKIE_CONTEXT).ok()?;
+        let bytes = keyring.derived(LOGIN_COOKIE_PURPOSE).open(value, LOGIN_COOKIE_CONTEXT).ok()?;
         let payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         let fields = Fields::of(&payload)?;
         Some(LoginCookie {
@@ -426,8 +431,12 @@ mod tests {
         let sealed = login.seal(&ring).unwrap();
         assert!(!sealed.contains("https") && !sealed.contains("verifier"));
         assert_eq!(LoginCookie::open(&ring, &sealed), Some(login));
-        // The same payload sealed for another purpose (another KV key) does not open.
-        let elsewhere = ring.seal(&ring.open(&sealed, LOGIN_COOKIE_CONTEXT).unwrap(), "state:x").unwrap();
+        // Sealed with the token keys themselves, or for another KV key: not a login.
+        let payload = ring.derived(LOGIN_COOKIE_PURPOSE).open(&sealed, LOGIN_COOKIE_CONTEXT).unwrap();
+        assert_eq!(ring.open(&sealed, LOGIN_COOKIE_CONTEXT).ok(), None);
+        let with_token_keys = ring.seal(&payload, LOGIN_COOKIE_CONTEXT).unwrap();
+        assert_eq!(LoginCookie::open(&ring, &with_token_keys), None);
+        let elsewhere = ring.derived(LOGIN_COOKIE_PURPOSE).seal(&payload, "state:x").unwrap();
         assert_eq!(LoginCookie::open(&ring, &elsewhere), None);
         assert_eq!(LoginCookie::open(&ring, "k1.AAAA"), None);
     }

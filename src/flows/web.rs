@@ -90,8 +90,9 @@ impl From<EdgeError> for PageError {
 }
 
 /// `returnAfter` if it is an absolute http(s) URL on an allowlisted origin,
-/// without credentials, whose path does not start with `//` (which some
-/// routers and browsers read as another host).
+/// without credentials, with a path a browser keeps as written (see
+/// `rewritten_path`) and without a `configure_code` of its own (the Worker
+/// adds the one the app redeems).
 pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, EdgeError> {
     let refuse = || {
         EdgeError::bad_request(
@@ -100,13 +101,34 @@ pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, Edg
         )
     };
     let url = HttpUrl::parse(value)
-        .filter(|url| !url.has_credentials() && !url.rest().starts_with("//"))
+        .filter(|url| {
+            !url.has_credentials() && !rewritten_path(url.rest()) && !carries_redeem_code(url.rest())
+        })
         .ok_or_else(refuse)?;
     if allowed.contains(&url.origin()) {
         Ok(url.href())
     } else {
         Err(refuse())
     }
+}
+
+/// Whether a browser or router could read this path as something else: a
+/// leading `//` (another host to some), a `.` or `..` segment (also written
+/// `%2e`), which WHATWG resolves (`/a/..//evil.example` becomes
+/// `//evil.example`), or an encoded `/` or `\`.
+fn rewritten_path(rest: &str) -> bool {
+    let path = rest.split(['?', '#']).next().unwrap_or("").to_ascii_lowercase();
+    path.starts_with("//")
+        || path.contains("%2f")
+        || path.contains("%5c")
+        || path.split('/').map(|segment| segment.replace("%2e", ".")).any(|s| s == "." || s == "..")
+}
+
+/// Whether the URL's query already has a `configure_code`.
+fn carries_redeem_code(rest: &str) -> bool {
+    let Some((_, after)) = rest.split_once('?') else { return false };
+    let query = after.split('#').next().unwrap_or("");
+    form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == REDEEM_CODE_PARAM)
 }
 
 /// The body of `POST /v1/sign-ins`.
@@ -514,8 +536,30 @@ mod tests {
             "https://app.example:8443/",
             "https://app.example//evil.example/x",
             "https://app.example//",
+            "https://app.example/.//evil.example/x",
+            "https://app.example/%2e//evil.example",
+            "https://app.example/a/..//evil.example",
+            "https://app.example/a/%2E%2E/x",
+            "https://app.example/a/..",
+            "https://app.example/%2f%2fevil.example",
+            "https://app.example/%5Cevil.example",
+            "https://app.example/cb?configure_code=attacker",
+            "https://app.example/cb?x=1&configure%5Fcode=attacker",
         ] {
             assert!(check_return_after(bad, &allowed).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ordinary_paths_are_kept() {
+        let allowed = vec!["https://app.example".to_owned()];
+        for good in [
+            "https://app.example/a//b",
+            "https://app.example/a.b/..c/...",
+            "https://app.example/cb?code=1#configure_code",
+            "https://app.example/",
+        ] {
+            assert_eq!(check_return_after(good, &allowed).unwrap(), good, "{good}");
         }
     }
 
