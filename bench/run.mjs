@@ -118,7 +118,9 @@ const oursBundle = bundle(ROOT, oursOut);
 const refBundle = bundle(path.join(ROOT, "bench/reference"), refOut);
 
 const API_KEY = "sk_test_bench";
-const SECRET = "bench-agent-api-secret-0123456789";
+// >= 32 characters with >= 16 distinct ones (a weaker one counts as missing).
+const SECRET = "bench-agent-api-secret-0123456789-abcdefghij";
+const APP = "https://app.example";
 const standin = await startStandin({ apiKey: API_KEY, agent: "my-agent" });
 const vars = {
   CONFIGURE_AGENT: "my-agent",
@@ -127,6 +129,9 @@ const vars = {
   CONFIGURE_EDGE_API_SECRET: SECRET,
   CONFIGURE_EDGE_SEALING_KEYS: `k1:${randomBytes(32).toString("base64")}`,
   CONFIGURE_SIGN_IN_ORIGIN: "https://sign-in.me",
+  // The web sign-in needs PUBLIC_URL (its URLs) and an allowlisted returnAfter.
+  PUBLIC_URL: "http://127.0.0.1:8787",
+  ALLOWED_RETURN_ORIGINS: APP,
 };
 
 function modulesOf(kind) {
@@ -199,7 +204,9 @@ const routes = {
     async setup(w, n) {
       const calls = [];
       for (let i = 0; i < n; i++) {
-        const { journeyId } = await (await w.fetch("/v1/journeys", json({ subject: `bench-${i}-${Math.random()}` }))).json();
+        // binding "none": the completion links at once (a bound journey would
+        // be pending on the conversation's word, a different amount of work).
+        const { journeyId } = await (await w.fetch("/v1/journeys", json({ subject: `bench-${i}-${Math.random()}`, binding: "none" }))).json();
         const { token, userId } = standin.issueToken();
         calls.push(() => w.fetch("/auth/configure/complete", json({ token, userId, agent: "my-agent", journeyId })));
       }
@@ -210,7 +217,7 @@ const routes = {
     status: 200,
     async setup(w, n) {
       const subject = `bench-stored-${Math.random()}`;
-      const { journeyId } = await (await w.fetch("/v1/journeys", json({ subject }))).json();
+      const { journeyId } = await (await w.fetch("/v1/journeys", json({ subject, binding: "none" }))).json();
       const { token, userId } = standin.issueToken();
       const done = await w.fetch("/auth/configure/complete", json({ token, userId, agent: "my-agent", journeyId }));
       if (done.status !== 200) throw new Error(`setup: ${done.status}`);
@@ -232,7 +239,7 @@ const routes = {
     async setup(w, n) {
       const calls = [];
       for (let i = 0; i < n; i++) {
-        const { url } = await (await w.fetch("/v1/sign-ins", json({ subject: `bench-web-${i}-${Math.random()}` }))).json();
+        const { url } = await (await w.fetch("/v1/sign-ins", json({ subject: `bench-web-${i}-${Math.random()}`, returnAfter: `${APP}/signed-in` }))).json();
         const started = await w.fetch(new URL(url).pathname + new URL(url).search, { redirect: "manual" });
         const state = started.headers.get("set-cookie").split(";")[0].split("=")[1];
         const { code } = standin.issueCode();

@@ -39,7 +39,8 @@ const row = (check, tried, outcome, ok) => {
   const { code, output } = await run("node", ["reliability/schemathesis.mjs"]);
   const line = /SCHEMATHESIS_RESULT (.*)/.exec(output);
   const r = line ? JSON.parse(line[1]) : { operations: 0, cases: 0, failures: "?", errors: "?" };
-  row("schema-driven input (schemathesis, wrangler dev)", `${r.operations} operations, ${r.cases} cases (max ${r.examples_per_operation ?? "?"} examples each)`, `${r.failures} failures, ${r.errors} errors`, code === 0 && !!line);
+  const reached = r.state_answers === undefined ? "" : `; ${r.state_answers - r.state_answers_missed}/${r.state_answers} answers that need real state reached`;
+  row("schema-driven input (schemathesis, wrangler dev)", `${r.operations} operations, ${r.cases} cases (max ${r.examples_per_operation ?? "?"} examples each)${reached}`, `${r.failures} failures, ${r.errors} errors`, code === 0 && !!line);
 }
 
 // 3. Native fuzzing.
@@ -57,7 +58,7 @@ const row = (check, tried, outcome, ok) => {
   const workerd = await run("node", ["--test", "--test-reporter=tap", "--test-concurrency=1", "reliability/faults.test.mjs"]);
   const n = cargoCounts(native.output);
   const w = nodeCounts(workerd.output);
-  row("faults (Configure down/hanging/5xx/malformed/other agent, KV failing, restart)", `${w.pass + w.fail} under workerd + ${n.pass + n.fail} native flow tests`, `${w.fail + n.fail} failed (each asserts nothing lost)`, native.code === 0 && workerd.code === 0 && w.fail + n.fail === 0);
+  row("faults (Configure down/hanging/5xx/malformed/other agent, per step; KV failing; restart)", `${w.pass + w.fail} under workerd + ${n.pass + n.fail} native flow tests`, `${w.fail + n.fail} failed (each asserts nothing lost)`, native.code === 0 && workerd.code === 0 && w.fail + n.fail === 0);
 }
 
 // 5. Load.
@@ -67,14 +68,19 @@ const row = (check, tried, outcome, ok) => {
   const r = line ? JSON.parse(line[1]) : null;
   row(
     "load (workerd, loopback)",
-    r ? `${r.journeys} webhook completions + ${r.identities} identity resolutions: ${r.throughput} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms` : "no result",
-    r ? `${r.lost} lost, ${r.server_errors} 5xx` : "?",
+    r
+      ? `${r.journeys} webhook completions (${r.linked_at_completion} linked at once, ${r.pending_then_confirmed} pending then confirmed by their word) + ${r.identities} identity resolutions, ${r.requests} requests: ${r.throughput} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`
+      : "no result",
+    r ? `${r.lost} lost, ${r.server_errors} 5xx, ${r.not_ok} unexpected answers` : "?",
     code === 0 && !!r,
   );
 }
 
 // 6. Abuse, 7. Secrets.
-for (const [name, file] of [["abuse (secrets, CORS, bodies, other agents, rate limits)", "reliability/abuse.test.mjs"], ["secrets in logs, error bodies and KV", "reliability/secrets.test.mjs"]]) {
+for (const [name, file] of [
+  ["abuse (secrets, CORS, bodies, other agents, forwarded URLs, rate limits)", "reliability/abuse.test.mjs"],
+  ["secrets in logs, answers and KV (tokens, codes, words, PKCE)", "reliability/secrets.test.mjs"],
+]) {
   const { code, output } = await run("node", ["--test", "--test-reporter=tap", "--test-concurrency=1", file]);
   const c = nodeCounts(output);
   const detail = /^# (agent API: .*|secrets scan: .*)$/m.exec(output)?.[1] ?? `${c.pass} tests`;

@@ -161,14 +161,24 @@ async fn link_and_close<S: Store>(
     // The link is written: the completion has succeeded. A failed delete
     // leaves the journey usable until its TTL (a replay rewrites the same
     // link after validating the token again); it is logged, not an error.
-    close_journey(store, &journey.key, &journey.subject, log).await;
+    // A journey bound by the conversation also ends anything pending for it
+    // (a `none` journey never has anything pending: one delete less).
+    let pending = (journey.binding != Binding::None).then_some(journey.subject.as_str());
+    close_journey(store, &journey.key, pending, log).await;
     Ok(Completed::Linked)
 }
 
-/// Deletes a finished journey and any completion pending for its subject.
-pub(crate) async fn close_journey<S: Store>(store: &S, journey_key: &str, subject: &str, log: &dyn Log) {
-    for key in [journey_key.to_owned(), pending_key(subject)].iter().filter(|k| !k.is_empty()) {
-        if let Err(error) = store.delete(key).await {
+/// Deletes a finished journey and, given its subject, any completion
+/// pending for that subject.
+pub(crate) async fn close_journey<S: Store>(
+    store: &S,
+    journey_key: &str,
+    pending_of: Option<&str>,
+    log: &dyn Log,
+) {
+    let keys = std::iter::once(journey_key.to_owned()).chain(pending_of.map(pending_key));
+    for key in keys.filter(|k| !k.is_empty()) {
+        if let Err(error) = store.delete(&key).await {
             log.warn(&format!("{key} finished but not deleted: {error}"));
         }
     }

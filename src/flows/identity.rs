@@ -97,7 +97,7 @@ async fn confirm_pending<S: Store>(
         expires_at: None,
     };
     store_link(store, keyring, link, now_ms).await?;
-    close_journey(store, &journey_key, &request.subject, log).await;
+    close_journey(store, &journey_key, Some(&request.subject), log).await;
     Ok(Some((token, user_id)))
 }
 

@@ -4,6 +4,7 @@
 // that lose nothing, the journeys' bindings (phone, confirmation word,
 // none), throttled bearer guessing, and a scan of KV for plain-text secrets.
 import { test, before, after } from "node:test";
+import http from "node:http";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Configure } from "configure";
@@ -545,19 +546,20 @@ test("an unknown journey is 404 before any request to Configure", async () => {
   assert.deepEqual(standin.requests.map((r) => r.path), ["/v1/auth/sign-in/validate"]);
 });
 
-test("a token Configure reports as not approved is 401, and the journey stays usable", async () => {
-  // (tokenUse other than "agent" is covered natively: the stand-in always answers "agent".)
+test("a token that is not an approved agent token is 401, and the journey stays usable", async () => {
   for (const binding of ["none", "confirmation"]) {
-    const subject = `unapproved-${binding}`;
-    const journey = await newJourney(worker, subject, { binding });
-    const unapproved = token({ approved: false });
-    const response = await complete(worker, completion(journey, unapproved));
-    assert.equal(response.status, 401, binding);
-    const body = await response.json();
-    assert.deepEqual([body.ok, body.linked], [false, false]);
-    assert.equal(await link(worker, subject), null);
-    const approved = token({ userId: unapproved.userId });
-    assert.equal((await complete(worker, completion(journey, approved))).status, 200, binding);
+    for (const refused of [{ approved: false }, { tokenUse: "access" }]) {
+      const subject = `unapproved-${binding}-${Object.keys(refused)[0]}`;
+      const journey = await newJourney(worker, subject, { binding });
+      const unapproved = token(refused);
+      const response = await complete(worker, completion(journey, unapproved));
+      assert.equal(response.status, 401, `${binding} ${JSON.stringify(refused)}`);
+      const body = await response.json();
+      assert.deepEqual([body.ok, body.linked], [false, false]);
+      assert.equal(await link(worker, subject), null);
+      const approved = token({ userId: unapproved.userId });
+      assert.equal((await complete(worker, completion(journey, approved))).status, 200, binding);
+    }
   }
 });
 
@@ -627,4 +629,56 @@ test("after the run, KV holds no token, subject or journey id in plain text", as
       assert.doesNotMatch(value, new RegExp(`(?<![0-9])${word}(?![0-9])`), `${name} holds a confirmation word in plain text`);
     }
   }
+});
+
+test("under workerd, a streamed body without Content-Length is cut off at the route's limit (413)", async () => {
+  // node:http, not fetch: fetch reports the Worker answering mid-upload as a
+  // failed request. Chunks are paced, so the answer is read as it comes.
+  const { hostname, port } = new URL(worker.url);
+  const answer = await new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const request = http.request({
+      host: hostname,
+      port,
+      path: "/auth/configure/complete",
+      method: "POST",
+      headers: { "content-type": "application/json", origin: SIGN_IN },
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error(`no answer within 5 s (${sent} bytes sent)`));
+    }, 5_000);
+    request.on("response", (response) => {
+      answered = true;
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve({ status: response.statusCode, headers: response.headers, text, sent });
+      });
+    });
+    request.on("error", (error) => {
+      if (!answered) {
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
+    const chunk = Buffer.alloc(1024, 0x20);
+    const pump = () => {
+      if (answered || request.destroyed) return;
+      if (sent >= 1024 * 1024) return request.end(); // 1 MiB at most: a capped reader answers long before
+      sent += chunk.length;
+      request.write(chunk, () => setTimeout(pump, 1));
+    };
+    pump();
+  });
+  assert.equal(answer.status, 413, answer.text);
+  assert.ok(answer.sent < 1024 * 1024, `answered before the whole body was sent (${answer.sent} bytes)`);
+  const body = JSON.parse(answer.text);
+  assert.equal(body.error.code, "payload_too_large");
+  assert.equal(body.linked, false);
+  assert.equal(answer.headers["access-control-allow-origin"], SIGN_IN);
 });

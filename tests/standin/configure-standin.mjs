@@ -60,14 +60,15 @@ export async function startStandin({
   const wakeAll = () => [...sleepers].forEach(wake);
 
   const state = {
-    issueToken({ userId = id("user"), agent: tokenAgent = agent, approved = true } = {}) {
+    // tokenUse: what validation answers as token_use ("agent" for agent tokens).
+    issueToken({ userId = id("user"), agent: tokenAgent = agent, approved = true, tokenUse = "agent" } = {}) {
       const token = id("cfgtok");
-      tokens.set(token, { userId, agent: tokenAgent, approved });
+      tokens.set(token, { userId, agent: tokenAgent, approved, tokenUse });
       return { token, userId };
     },
-    issueCode({ userId = id("user"), agent: codeAgent = agent, approved = true } = {}) {
+    issueCode({ userId = id("user"), agent: codeAgent = agent, approved = true, tokenUse = "agent" } = {}) {
       const code = id("cfgsic");
-      codes.set(code, { userId, agent: codeAgent, approved });
+      codes.set(code, { userId, agent: codeAgent, approved, tokenUse });
       return { code, userId };
     },
     registerPhone(phone, { userId = id("user"), approved = true, displayName = "Pat Example" } = {}) {
@@ -203,7 +204,7 @@ export async function startStandin({
         body: {
           valid: true,
           user_id: entry.userId,
-          token_use: "agent",
+          token_use: entry.tokenUse ?? "agent",
           approved: entry.approved,
           agent: mode.name === "other-agent" ? "other-agent" : entry.agent,
         },
@@ -214,10 +215,10 @@ export async function startStandin({
       if (!entry) return apiError(400, "invalid_request_error", "invalid_code", "The sign-in code is invalid, expired or used.");
       codes.delete(body.code); // single use
       const token = id("cfgtok");
-      tokens.set(token, { userId: entry.userId, agent: entry.agent, approved: entry.approved });
+      tokens.set(token, { userId: entry.userId, agent: entry.agent, approved: entry.approved, tokenUse: entry.tokenUse });
       return {
         status: 200,
-        body: { token, user_id: entry.userId, agent: mode.name === "other-agent" ? "other-agent" : entry.agent, approved: entry.approved, token_use: "agent" },
+        body: { token, user_id: entry.userId, agent: mode.name === "other-agent" ? "other-agent" : entry.agent, approved: entry.approved, token_use: entry.tokenUse ?? "agent" },
       };
     }
     if (method === "POST" && path === "/v1/auth/sign-in/recognize-phone") {
