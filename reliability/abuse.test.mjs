@@ -90,7 +90,8 @@ test("the webhook refuses other origins, oversized and deeply nested bodies, and
  * A POST over a real loopback connection to the Worker, whose body is
  * either only declared (`declared`: a Content-Length, and no byte sent) or
  * streamed in 1 KiB chunks without a Content-Length until the Worker
- * answers (at most `max` bytes). `{ status, json, sent }`. (Not fetch:
+ * answers (at most `max` bytes). `{ status, json, sent }`, or `{ cut, sent }`
+ * when the socket broke before the answer could be read. (Not fetch:
  * a client that is still sending when the Worker answers and closes sees
  * EPIPE rather than the answer.)
  */
@@ -120,10 +121,13 @@ function rawPost(base, path, headers, { declared, max = 0 }) {
       });
     });
     request.on("error", (error) => {
-      if (!answered) {
-        clearTimeout(timer);
-        reject(new Error(`${path}: ${error.message} after ${sent} bytes`));
-      }
+      if (answered) return;
+      clearTimeout(timer);
+      // Answered and closed while the body was still being written, the
+      // socket broken before the answer was read (a transport race): the
+      // caller checks that the body was stopped early.
+      if (["EPIPE", "ECONNRESET"].includes(error.code) && sent > 0) resolve({ cut: error.code, sent });
+      else reject(new Error(`${path}: ${error.message} after ${sent} bytes`));
     });
     if (declared) return request.flushHeaders();
     const chunk = Buffer.alloc(1024, 0x20);
@@ -152,9 +156,10 @@ test("bodies over the route's limit are refused before they are buffered: declar
       assert.equal(answer.json.error.code, "payload_too_large");
     }
     const flowing = await rawPost(worker.url, path, headers, { max: 64 * limit });
+    assert.ok(flowing.sent < 8 * limit, `${path}: stopped while the body was still flowing (${flowing.sent} bytes sent)`);
+    if (flowing.cut) continue; // the socket broke before the 413 was read; stopped early all the same
     assert.equal(flowing.status, 413, `${path}: streamed`);
     assert.equal(flowing.json.error.code, "payload_too_large");
-    assert.ok(flowing.sent < 8 * limit, `${path}: answered while the body was still flowing (${flowing.sent} bytes sent)`);
     if (path === "/auth/configure/complete") assert.equal(flowing.json.linked, false);
   }
 });
