@@ -7,7 +7,7 @@
 // Retry-After.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
+import { rawPost } from "../tests/support/raw-post.mjs";
 import { startStack, agentApi, complete, newJourney, confirm, linkOf, webSignIn, redeem, SECRET, AGENT, SIGN_IN, APP } from "./harness.mjs";
 
 /** Every agent-API route, with a body it would take. */
@@ -85,62 +85,6 @@ test("the webhook refuses other origins, oversized and deeply nested bodies, and
   assert.equal((await complete(worker, good)).status, 200, "the real completion still works");
   assert.equal((await linkOf(worker, "abuse-webhook")).token, token);
 });
-
-/**
- * A POST over a real loopback connection to the Worker, whose body is
- * either only declared (`declared`: a Content-Length, and no byte sent) or
- * streamed in 1 KiB chunks without a Content-Length until the Worker
- * answers (at most `max` bytes). `{ status, json, sent }`, or `{ cut, sent }`
- * when the socket broke before the answer could be read. (Not fetch:
- * a client that is still sending when the Worker answers and closes sees
- * EPIPE rather than the answer.)
- */
-function rawPost(base, path, headers, { declared, max = 0 }) {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    const request = http.request({ host: hostname, port, path, method: "POST", headers: { "content-type": "application/json", ...headers, ...(declared ? { "content-length": String(declared) } : {}) } });
-    const timer = setTimeout(() => {
-      request.destroy();
-      reject(new Error(`${path}: no answer within 5 s (${sent} bytes sent)`));
-    }, 5_000);
-    request.on("response", (response) => {
-      answered = true;
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk) => (text += chunk));
-      response.on("end", () => {
-        clearTimeout(timer);
-        request.destroy();
-        try {
-          resolve({ status: response.statusCode, json: JSON.parse(text), sent });
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    request.on("error", (error) => {
-      if (answered) return;
-      clearTimeout(timer);
-      // Answered and closed while the body was still being written, the
-      // socket broken before the answer was read (a transport race): the
-      // caller checks that the body was stopped early.
-      if (["EPIPE", "ECONNRESET"].includes(error.code) && sent > 0) resolve({ cut: error.code, sent });
-      else reject(new Error(`${path}: ${error.message} after ${sent} bytes`));
-    });
-    if (declared) return request.flushHeaders();
-    const chunk = Buffer.alloc(1024, 0x20);
-    const pump = () => {
-      if (answered || request.destroyed) return;
-      if (sent >= max) return request.end();
-      sent += chunk.length;
-      // Paced, so that the answer is read as soon as it comes.
-      request.write(chunk, () => setTimeout(pump, 1));
-    };
-    pump();
-  });
-}
 
 test("bodies over the route's limit are refused before they are buffered: declared or streamed, 413", async () => {
   const { worker } = stack;

@@ -4,7 +4,7 @@
 // that lose nothing, the journeys' bindings (phone, confirmation word,
 // none), throttled bearer guessing, and a scan of KV for plain-text secrets.
 import { test, before, after } from "node:test";
-import http from "node:http";
+import { rawPost } from "../support/raw-post.mjs";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Configure } from "configure";
@@ -632,52 +632,7 @@ test("after the run, KV holds no token, subject or journey id in plain text", as
 });
 
 test("under workerd, a streamed body without Content-Length is cut off at the route's limit (413)", async () => {
-  // node:http, not fetch: fetch reports the Worker answering mid-upload as a
-  // failed request. Chunks are paced, so the answer is read as it comes.
-  const { hostname, port } = new URL(worker.url);
-  const answer = await new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    const request = http.request({
-      host: hostname,
-      port,
-      path: "/auth/configure/complete",
-      method: "POST",
-      headers: { "content-type": "application/json", origin: SIGN_IN },
-    });
-    const timer = setTimeout(() => {
-      request.destroy();
-      reject(new Error(`no answer within 5 s (${sent} bytes sent)`));
-    }, 5_000);
-    request.on("response", (response) => {
-      answered = true;
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk) => (text += chunk));
-      response.on("end", () => {
-        clearTimeout(timer);
-        request.destroy();
-        resolve({ status: response.statusCode, headers: response.headers, text, sent });
-      });
-    });
-    request.on("error", (error) => {
-      if (answered) return;
-      clearTimeout(timer);
-      // The Worker answered and closed while we were still writing, and the
-      // socket broke before the answer was read (a race of the transport):
-      // what is left to check is that it stopped the body early.
-      if (["EPIPE", "ECONNRESET"].includes(error.code) && sent > 0) resolve({ cut: error.code, sent });
-      else reject(error);
-    });
-    const chunk = Buffer.alloc(1024, 0x20);
-    const pump = () => {
-      if (answered || request.destroyed) return;
-      if (sent >= 1024 * 1024) return request.end(); // 1 MiB at most: a capped reader answers long before
-      sent += chunk.length;
-      request.write(chunk, () => setTimeout(pump, 1));
-    };
-    pump();
-  });
+  const answer = await rawPost(worker.url, "/auth/configure/complete", { origin: SIGN_IN }, { max: 1024 * 1024 });
   assert.ok(answer.sent < 1024 * 1024, `stopped before the whole body was sent (${answer.sent} bytes)`);
   if (answer.cut) return; // (the 413 itself is checked by tests/e2e/entry.test.mjs, deterministically)
   assert.equal(answer.status, 413, answer.text);
