@@ -424,6 +424,13 @@ pub fn answer_object(response: &ApiResponse) -> Result<Map<String, Value>, Confi
     }
 }
 
+/// Whether an answer describes an approved agent token: `approved` not
+/// exactly false, and `tokenUse` "agent" when Configure gives one. What the
+/// completion webhook and the code exchange both require.
+pub fn approved_agent_token(approved: Option<bool>, token_use: Option<&str>) -> bool {
+    approved != Some(false) && token_use.is_none_or(|used| used == "agent")
+}
+
 /// `tokenUse` or `token_use`, when given (null is not given).
 fn token_use(object: &Map<String, Value>) -> Option<String> {
     match object.get("tokenUse").filter(|v| !v.is_null()).or_else(|| object.get("token_use")) {

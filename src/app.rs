@@ -79,7 +79,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         // A body the entry stopped reading at the route's limit is refused
         // before anything else looks at the request (413 either way).
         if request.body_too_large {
-            let limit = routes::body_limit(request.method, &request.path);
+            let limit = route.as_ref().map_or(0, |route| route.body_limit(request.method));
             if limit > 0 {
                 let error = EdgeError::PayloadTooLarge { limit };
                 return match &route {

@@ -1,11 +1,10 @@
 //! The agent API's bearer check: `Authorization: Bearer <secret>`, compared
 //! in constant time (over SHA-256 digests, so the length does not leak either).
 
-use crate::crypto::sha256;
+use crate::crypto::same_secret;
 use crate::error::EdgeError;
 use crate::http::HttpRequest;
 use crate::settings::Secret;
-use subtle::ConstantTimeEq;
 
 pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError> {
     let presented = request
@@ -15,9 +14,7 @@ pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
         .ok_or(EdgeError::Unauthorized)?;
-    let matches: bool =
-        sha256(presented.as_bytes())[..].ct_eq(&sha256(secret.expose().as_bytes())[..]).into();
-    if matches {
+    if same_secret(presented, secret.expose()) {
         Ok(())
     } else {
         Err(EdgeError::Unauthorized)

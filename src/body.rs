@@ -13,7 +13,7 @@ pub fn json_object(request: &HttpRequest, limit: usize) -> Result<Map<String, Va
         return Err(EdgeError::UnsupportedMediaType);
     }
     let declared = request.header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
-    if request.body_too_large || declared.is_some_and(|n| n > limit) || request.body.len() > limit {
+    if declared.is_some_and(|n| n > limit) || request.body.len() > limit {
         return Err(EdgeError::PayloadTooLarge { limit });
     }
     // serde_json refuses nesting deeper than 128 levels: a deeply nested body

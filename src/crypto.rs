@@ -20,6 +20,14 @@ pub const TAG_LEN: usize = 16;
 
 pub use backend::{aes256gcm_open, aes256gcm_seal, hmac_sha256, sha256};
 
+/// Equality of two secrets (bearer secrets, states, subjects, words) in
+/// constant time, over SHA-256 digests so that the length does not leak
+/// either.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    sha256(a.as_bytes())[..].ct_eq(&sha256(b.as_bytes())[..]).into()
+}
+
 #[cfg(not(all(target_arch = "wasm32", feature = "worker")))]
 mod backend {
     use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -121,6 +129,7 @@ mod backend {
 
 #[cfg(test)]
 mod tests {
+
     //! Published vectors, so both backends are held to the same answers
     //! (this module runs natively and, with the worker feature, in Node).
     use super::*;
@@ -167,5 +176,12 @@ mod tests {
         assert_eq!(aes256gcm_open(&key, &nonce, &aad, &forged), None);
         assert_eq!(aes256gcm_open(&key, &nonce, b"other context", &sealed), None);
         assert_eq!(aes256gcm_open(&key, &nonce, &aad, &sealed[..TAG_LEN - 1]), None);
+    }
+
+    #[test]
+    fn same_secret_compares_whole_values() {
+        assert!(super::same_secret("user:1", "user:1"));
+        assert!(!super::same_secret("user:1", "user:10"));
+        assert!(!super::same_secret("", "x"));
     }
 }

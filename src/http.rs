@@ -67,7 +67,7 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// The body was larger than the route's limit: the entry stopped reading
-    /// it (and `body` is empty); reading it is a 413.
+    /// it (and `body` is empty); `App::handle` answers 413 before the route runs.
     pub body_too_large: bool,
 }
 

@@ -210,6 +210,31 @@ pub trait Record: Sized {
     fn from_fields(fields: &Fields) -> Option<Self>;
 }
 
+/// A record that carries its own expiry (KV's TTL floor is 60 s, so
+/// shorter lives are checked against this on every read).
+pub trait Expiring {
+    /// Milliseconds since the epoch.
+    fn expires_at(&self) -> u64;
+}
+
+impl Expiring for JourneyRecord {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+impl Expiring for WebSignInRecord {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+impl Expiring for SealedItemRecord {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
 /// Parses a stored record of a version this code reads; anything else is `None`.
 pub fn parse_record<T: Record>(text: &str) -> Option<T> {
     // from_slice everywhere (not from_str): each reader type is a whole

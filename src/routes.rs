@@ -72,12 +72,19 @@ pub const WEBHOOK_BODY_LIMIT: usize = 16 * 1024;
 /// larger `Content-Length` and stops reading a larger stream before it is
 /// buffered (413). Routes that read no body get none read (0).
 pub fn body_limit(method: Method, path: &str) -> usize {
-    match resolve(method, path) {
-        Ok(Route::Complete) if method == Method::Post => WEBHOOK_BODY_LIMIT,
-        Ok(Route::Journeys | Route::IdentityResolve | Route::SignIns | Route::Redeem | Route::Setup) => {
-            AGENT_API_BODY_LIMIT
+    resolve(method, path).map_or(0, |route| route.body_limit(method))
+}
+
+impl Route {
+    /// The body this route reads with `method`, in bytes (0: none).
+    pub fn body_limit(&self, method: Method) -> usize {
+        match self {
+            Route::Complete if method == Method::Post => WEBHOOK_BODY_LIMIT,
+            Route::Journeys | Route::IdentityResolve | Route::SignIns | Route::Redeem | Route::Setup => {
+                AGENT_API_BODY_LIMIT
+            }
+            _ => 0,
         }
-        _ => 0,
     }
 }
 

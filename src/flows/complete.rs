@@ -14,7 +14,7 @@
 //! the same subject; `none`: linked at once, but never over a link to
 //! another Configure user (409).
 
-use crate::api::{ConfigureApi, PhoneRecognition};
+use crate::api::{approved_agent_token, ConfigureApi, PhoneRecognition};
 use crate::body::{optional_string, required_string};
 use crate::configure_error::ErrorCode;
 use crate::error::EdgeError;
@@ -24,7 +24,7 @@ use crate::seal::Keyring;
 use crate::store::Store;
 use serde_json::{json, Map, Value};
 
-use super::items::{live_item, put_item};
+use super::items::{live_item, put_item, text_field};
 use super::journeys::{live_journey, OpenJourney};
 use super::links::{read_link, store_link, NewLink};
 
@@ -88,8 +88,7 @@ pub async fn complete<S: Store, A: ConfigureApi>(
         && validation.agent.as_deref() == Some(agent)
         && user_id == completion.user_id
         && completion.agent.as_deref().is_none_or(|posted| posted == agent)
-        && validation.token_use.as_deref().is_none_or(|used| used == "agent")
-        && validation.approved != Some(false);
+        && approved_agent_token(validation.approved, validation.token_use.as_deref());
     if !trusted {
         return Err(EdgeError::InvalidToken);
     }
@@ -148,15 +147,13 @@ async fn link_and_close<S: Store>(
     now_ms: u64,
     log: &dyn Log,
 ) -> Result<Completed, EdgeError> {
-    let link = NewLink {
-        subject: &journey.subject,
-        token: completed.token,
-        user_id: completed.user_id,
-        agent: completed.agent,
-        source: LinkSource::Webhook,
-        refresh_token: None,
-        expires_at: None,
-    };
+    let link = NewLink::agent_token(
+        &journey.subject,
+        completed.token,
+        completed.user_id,
+        completed.agent,
+        LinkSource::Webhook,
+    );
     store_link(store, keyring, link, now_ms).await?;
     // The link is written: the completion has succeeded. A failed delete
     // leaves the journey usable until its TTL (a replay rewrites the same
@@ -203,13 +200,14 @@ async fn keep_pending<S: Store>(
         .ok_or_else(|| EdgeError::Internal { detail: "bound journey without a word".to_owned() })?;
     let key = pending_key(&journey.subject);
     if let Some(earlier) = live_item(store, keyring, &key, now_ms, log).await? {
-        let text = |name: &str| earlier.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
-        if text("userId") != completed.user_id {
+        if text_field(&earlier, "userId") != completed.user_id {
             // The pending item first: once it is gone nothing can be
             // confirmed, whatever happens to the journeys (a confirmation
             // also needs its journey alive, identity.rs).
             store.delete(&key).await?;
-            for stale in [journey.key.clone(), text("journeyKey")].iter().filter(|k| !k.is_empty()) {
+            for stale in
+                [journey.key.clone(), text_field(&earlier, "journeyKey")].iter().filter(|k| !k.is_empty())
+            {
                 if let Err(error) = store.delete(stale).await {
                     log.warn(&format!("contested journey {stale} not deleted: {error}"));
                 }

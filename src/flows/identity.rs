@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::complete::close_journey;
-use super::items::live_item;
+use super::items::{live_item, text_field};
 use super::journeys::live_journey;
 use super::links::{read_link, store_link, NewLink};
 use super::MAX_SUBJECT_LEN;
@@ -52,7 +52,7 @@ impl IdentityRequest {
 /// Whether `text` holds `word` as a whole run of digits ("done 482913",
 /// "482913!"), never as part of a longer number.
 fn carries_word(text: &str, word: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_digit()).any(|run| super::same_secret(run, word))
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| crate::crypto::same_secret(run, word))
 }
 
 /// Links the subject to its pending completion when `text` carries the
@@ -70,7 +70,7 @@ async fn confirm_pending<S: Store>(
     let Some(pending) = live_item(store, keyring, &key, now_ms, log).await? else {
         return Ok(None);
     };
-    let field = |name: &str| pending.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let field = |name: &str| text_field(&pending, name);
     let (word, token, user_id) = (field("word"), field("token"), field("userId"));
     if word.is_empty() || token.is_empty() || field("agent") != agent || !carries_word(text, &word) {
         return Ok(None);
@@ -87,15 +87,7 @@ async fn confirm_pending<S: Store>(
         }
         return Ok(None);
     }
-    let link = NewLink {
-        subject: &request.subject,
-        token: &token,
-        user_id: &user_id,
-        agent,
-        source: LinkSource::Webhook,
-        refresh_token: None,
-        expires_at: None,
-    };
+    let link = NewLink::agent_token(&request.subject, &token, &user_id, agent, LinkSource::Webhook);
     store_link(store, keyring, link, now_ms).await?;
     close_journey(store, &journey_key, Some(&request.subject), log).await;
     Ok(Some((token, user_id)))
@@ -235,15 +227,13 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
             Ok(r) if r.approved && r.token.is_some() => {
                 let token = r.token.unwrap_or_default();
                 let user_id = r.user_id.clone().unwrap_or_default();
-                let link = NewLink {
-                    subject: &request.subject,
-                    token: &token,
-                    user_id: &user_id,
+                let link = NewLink::agent_token(
+                    &request.subject,
+                    &token,
+                    &user_id,
                     agent,
-                    source: LinkSource::PhoneRecognition,
-                    refresh_token: None,
-                    expires_at: None,
-                };
+                    LinkSource::PhoneRecognition,
+                );
                 // The token goes back to the agent even if it could not be kept.
                 if let Err(error) = store_link(store, keyring, link, now_ms).await {
                     log.warn(&format!("recognized link not stored: {error}"));

@@ -1,12 +1,14 @@
-//! One-time items in KV whose whole content is one sealed JSON payload,
-//! bound to its KV key: a web callback's result waiting for the app's
-//! redeem, a message completion waiting for its confirmation word. Written
-//! with a TTL and an `expiresAt` of their own (KV's TTL floor is 60 s); read
-//! back only while live and readable, else treated as absent (and logged).
+//! Short-lived records in KV, read back only while live: the one read that
+//! journeys, web sign-in tickets and states, and sealed items share
+//! (`live_record`), and the sealed items themselves: one-time records whose
+//! whole content is one sealed JSON payload bound to its KV key (a web
+//! callback's result waiting for the app's redeem, a message completion
+//! waiting for its confirmation word). Anything unreadable, expired or that
+//! does not open is treated as absent (and logged).
 
 use crate::error::EdgeError;
 use crate::log::Log;
-use crate::records::{parse_record, SealedItemRecord, RECORD_VERSION};
+use crate::records::{parse_record, Expiring, Record, SealedItemRecord, RECORD_VERSION};
 use crate::seal::Keyring;
 use crate::store::Store;
 use serde_json::Value;
@@ -30,6 +32,24 @@ pub async fn put_item<S: Store>(
     Ok(())
 }
 
+/// The record at `key` if it is there, readable as a `T`, and unexpired at
+/// `now_ms` (by its own `expiresAt`, whatever KV's TTL says).
+pub async fn live_record<T: Record + Expiring, S: Store>(
+    store: &S,
+    key: &str,
+    now_ms: u64,
+    log: &dyn Log,
+) -> Result<Option<T>, EdgeError> {
+    let Some(text) = store.get(key).await? else {
+        return Ok(None);
+    };
+    let Some(record) = parse_record::<T>(&text) else {
+        log.warn(&format!("unreadable record at {key}"));
+        return Ok(None);
+    };
+    Ok((now_ms < record.expires_at()).then_some(record))
+}
+
 /// The payload at `key` if it is there, unexpired at `now_ms`, and opens.
 pub async fn live_item<S: Store>(
     store: &S,
@@ -38,16 +58,9 @@ pub async fn live_item<S: Store>(
     now_ms: u64,
     log: &dyn Log,
 ) -> Result<Option<Value>, EdgeError> {
-    let Some(text) = store.get(key).await? else {
+    let Some(record) = live_record::<SealedItemRecord, S>(store, key, now_ms, log).await? else {
         return Ok(None);
     };
-    let Some(record) = parse_record::<SealedItemRecord>(&text) else {
-        log.warn(&format!("unreadable item at {key}"));
-        return Ok(None);
-    };
-    if now_ms >= record.expires_at {
-        return Ok(None);
-    }
     let payload = keyring
         .open(&record.sealed, key)
         .ok()
@@ -57,4 +70,9 @@ pub async fn live_item<S: Store>(
         log.warn(&format!("item at {key} does not open"));
     }
     Ok(payload)
+}
+
+/// A text field of an item's payload ("" when missing or not text).
+pub fn text_field(payload: &Value, name: &str) -> String {
+    payload.get(name).and_then(Value::as_str).unwrap_or_default().to_owned()
 }

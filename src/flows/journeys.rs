@@ -15,12 +15,14 @@ use crate::config::Config;
 use crate::error::EdgeError;
 use crate::log::Log;
 use crate::phone::{self, normalize_candidates};
-use crate::records::{journey_key, parse_record, Binding, JourneyRecord, RECORD_VERSION};
+use crate::records::{journey_key, Binding, JourneyRecord, RECORD_VERSION};
 use crate::seal::{Keyring, OpenError};
 use crate::sign_in_url::{sign_in_url, SignInUrlOptions};
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use super::items::live_record;
 
 /// Where the hosted page posts the completion, under this Worker's origin.
 pub const COMPLETE_PATH: &str = "/auth/configure/complete";
@@ -206,16 +208,9 @@ pub async fn live_journey<S: Store>(
     now_ms: u64,
     log: &dyn Log,
 ) -> Result<Option<OpenJourney>, EdgeError> {
-    let Some(text) = store.get(key).await? else {
+    let Some(record) = live_record::<JourneyRecord, S>(store, key, now_ms, log).await? else {
         return Ok(None);
     };
-    let Some(record) = parse_record::<JourneyRecord>(&text) else {
-        log.warn(&format!("unreadable journey record at {key}"));
-        return Ok(None);
-    };
-    if now_ms >= record.expires_at {
-        return Ok(None);
-    }
     let opened = (|| {
         let subject = keyring.open_text(&record.sealed_subject, &subject_context(key, record.binding))?;
         let phone_candidates = match &record.sealed_candidates {

@@ -38,6 +38,20 @@ pub struct NewLink<'a> {
     pub expires_at: Option<String>,
 }
 
+impl<'a> NewLink<'a> {
+    /// An agent token's link (everything but OAuth links: no refresh token,
+    /// no expiry).
+    pub fn agent_token(
+        subject: &'a str,
+        token: &'a str,
+        user_id: &'a str,
+        agent: &'a str,
+        source: LinkSource,
+    ) -> NewLink<'a> {
+        NewLink { subject, token, user_id, agent, source, refresh_token: None, expires_at: None }
+    }
+}
+
 /// The associated data of a link's sealed token: the KV key and every plain
 /// field of the record (as a JSON list, so no field can bleed into the
 /// next), so that changing the user, agent, source, date or expiry in KV
@@ -179,10 +193,10 @@ async fn reseal<S: Store>(
     link: NewLink<'_>,
     linked_at: &str,
 ) -> Result<(), EdgeError> {
-    let fresh = serde_json::to_string(&sealed_link(keyring, key, link, linked_at.to_owned())?)?;
     if store.get(key).await?.as_deref() != Some(read) {
         return Ok(());
     }
+    let fresh = serde_json::to_string(&sealed_link(keyring, key, link, linked_at.to_owned())?)?;
     store.put(key, &fresh, None).await?;
     Ok(())
 }

@@ -14,7 +14,6 @@ pub mod web;
 use crate::body::required_string;
 use crate::error::EdgeError;
 use serde_json::{Map, Value};
-use subtle::ConstantTimeEq;
 
 /// The longest subject the agent API takes.
 pub const MAX_SUBJECT_LEN: usize = 1024;
@@ -60,13 +59,6 @@ pub fn agent_subject(body: &Map<String, Value>) -> Result<String, EdgeError> {
     Ok(subject)
 }
 
-/// Equality of two secrets or subjects in constant time (over SHA-256
-/// digests, so the length does not leak either).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (crate::crypto::sha256(a.as_bytes()), crate::crypto::sha256(b.as_bytes()));
-    a[..].ct_eq(&b[..]).into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,12 +76,5 @@ mod tests {
         assert_eq!(agent_subject(&body("configure:u1")).unwrap_err().status(), 400);
         assert_eq!(agent_subject(&body("  configure:u1")).unwrap_err().status(), 400);
         assert_eq!(agent_subject(&body("spectrum:configure:u1")).unwrap(), "spectrum:configure:u1");
-    }
-
-    #[test]
-    fn same_secret_compares_whole_values() {
-        assert!(same_secret("user:1", "user:1"));
-        assert!(!same_secret("user:1", "user:10"));
-        assert!(!same_secret("", "x"));
     }
 }

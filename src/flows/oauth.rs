@@ -38,7 +38,8 @@ use futures_util::future::join;
 
 use super::links::{store_link, NewLink};
 use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
-use super::{same_secret, OAUTH_SUBJECT_PREFIX};
+use super::OAUTH_SUBJECT_PREFIX;
+use crate::crypto::same_secret;
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
 pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";

@@ -18,7 +18,7 @@ use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::items::live_item;
+use super::items::{live_item, text_field};
 use super::links::{store_link, NewLink};
 
 /// The body of `POST /v1/sign-ins/redeem`.
@@ -54,25 +54,17 @@ pub async fn redeem<S: Store>(
 ) -> Result<Redeemed, EdgeError> {
     let key = redeem_key(&request.code);
     let pending = live_item(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
-    let field = |name: &str| pending.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let field = |name: &str| text_field(&pending, name);
     let (subject, token, user_id) = (field("subject"), field("token"), field("userId"));
     if field("agent") != agent || subject.is_empty() || token.is_empty() {
         log.warn(&format!("redeem item at {key} is for another agent or incomplete; ignored"));
         return Err(EdgeError::RedeemCodeNotFound);
     }
-    if !super::same_secret(&request.subject, &subject) {
+    if !crate::crypto::same_secret(&request.subject, &subject) {
         store.delete(&key).await?;
         return Err(EdgeError::SubjectMismatch);
     }
-    let link = NewLink {
-        subject: &subject,
-        token: &token,
-        user_id: &user_id,
-        agent,
-        source: LinkSource::Callback,
-        refresh_token: None,
-        expires_at: None,
-    };
+    let link = NewLink::agent_token(&subject, &token, &user_id, agent, LinkSource::Callback);
     store_link(store, keyring, link, now_ms).await?;
     if let Err(error) = store.delete(&key).await {
         log.warn(&format!("redeem code {key} used but not deleted: {error}"));

@@ -19,7 +19,7 @@
 //! `returnAfter`; every URL of the flow is built from `PUBLIC_URL`.
 
 use crate::agent::AgentHandle;
-use crate::api::ConfigureApi;
+use crate::api::{approved_agent_token, ConfigureApi};
 use crate::app::VERSION;
 use crate::body::required_string;
 use crate::clock::iso8601;
@@ -29,7 +29,7 @@ use crate::error::EdgeError;
 use crate::http_url::HttpUrl;
 use crate::log::Log;
 use crate::records::{
-    parse_record, redeem_key, setup_key, state_key, ticket_key, SetupRecord, WebSignInRecord, RECORD_VERSION,
+    redeem_key, setup_key, state_key, ticket_key, SetupRecord, WebSignInRecord, RECORD_VERSION,
 };
 use crate::seal::Keyring;
 use crate::sign_in_url::{sign_in_url, SignInUrlOptions};
@@ -37,11 +37,10 @@ use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::items::put_item;
+use super::items::{live_record, put_item};
 
 pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
-pub const LINKED_PATH: &str = "/auth/configure/linked";
 /// The query parameter that carries the redeem code to `returnAfter`.
 pub const REDEEM_CODE_PARAM: &str = "configure_code";
 
@@ -183,24 +182,17 @@ pub async fn create_sign_in<S: Store>(
     })
 }
 
-/// A live web sign-in record at `key`, with its subject opened.
-async fn live_record<S: Store>(
+/// A live web sign-in record (ticket or state) at `key`, with its subject opened.
+async fn live_sign_in<S: Store>(
     store: &S,
     keyring: &Keyring,
     key: &str,
     now_ms: u64,
     log: &dyn Log,
 ) -> Result<Option<(WebSignInRecord, String)>, EdgeError> {
-    let Some(text) = store.get(key).await? else {
+    let Some(record) = live_record::<WebSignInRecord, S>(store, key, now_ms, log).await? else {
         return Ok(None);
     };
-    let Some(record) = parse_record::<WebSignInRecord>(&text) else {
-        log.warn(&format!("unreadable web sign-in record at {key}"));
-        return Ok(None);
-    };
-    if now_ms >= record.expires_at {
-        return Ok(None);
-    }
     match keyring.open_text(&record.sealed_subject, key) {
         Ok(subject) => Ok(Some((record, subject))),
         Err(error) => {
@@ -294,7 +286,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         };
         let ticket = ticket.filter(|t| !t.is_empty()).ok_or_else(used)?;
         let ticket_key = ticket_key(ticket);
-        let (record, subject) = live_record(self.store, self.keyring, &ticket_key, self.now_ms, self.log)
+        let (record, subject) = live_sign_in(self.store, self.keyring, &ticket_key, self.now_ms, self.log)
             .await?
             .ok_or_else(used)?;
         let callback = self.callback_url();
@@ -344,7 +336,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
     /// `GET /api/configure/callback?code=…&state=…` (or `error=…`): where to
     /// send the browser once the result waits for the app's redeem.
     pub async fn finish(&self, query: &CallbackQuery, cookie: Option<&str>) -> Result<String, PageError> {
-        let bound = |state: &str| cookie.is_some_and(|c| super::same_secret(c, state));
+        let bound = |state: &str| cookie.is_some_and(|c| crate::crypto::same_secret(c, state));
         let (code, state) = match checked_return(query, bound) {
             Ok(returned) => returned,
             Err(declined) => {
@@ -357,7 +349,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             }
         };
         let key = state_key(state);
-        let (record, subject) = live_record(self.store, self.keyring, &key, self.now_ms, self.log)
+        let (record, subject) = live_sign_in(self.store, self.keyring, &key, self.now_ms, self.log)
             .await?
             .ok_or_else(PageError::invalid_state)?;
 
@@ -397,7 +389,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
                 "Configure answered for another agent. Please start again.",
             ));
         }
-        if !exchanged.approved || exchanged.token_use.as_deref().is_some_and(|used| used != "agent") {
+        if !approved_agent_token(Some(exchanged.approved), exchanged.token_use.as_deref()) {
             self.log.warn("code exchange answered a token that is not an approved agent token");
             return Err(PageError::new(
                 401,
