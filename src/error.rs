@@ -5,9 +5,9 @@
 //! failure can never leak internals (stack traces, upstream bodies, secrets)
 //! and never becomes a panic.
 
-use crate::configure_error::ConfigureError;
 use crate::http::{HttpResponse, Method};
-use crate::store::StoreError;
+use crate::sdk::configure_error::ConfigureError;
+use crate::storage::store::StoreError;
 use serde_json::json;
 use std::fmt;
 
@@ -198,7 +198,7 @@ impl EdgeError {
         }
         if let EdgeError::RateLimited = &self {
             response =
-                response.with_header("Retry-After", &crate::ratelimit::RETRY_AFTER_SECONDS.to_string());
+                response.with_header("Retry-After", &crate::http::ratelimit::RETRY_AFTER_SECONDS.to_string());
         }
         response
     }
@@ -225,9 +225,9 @@ impl From<StoreError> for EdgeError {
     }
 }
 
-impl From<crate::seal::SealError> for EdgeError {
+impl From<crate::sealing::seal::SealError> for EdgeError {
     /// Sealing fails only when the runtime does (no randomness, the cipher).
-    fn from(error: crate::seal::SealError) -> Self {
+    fn from(error: crate::sealing::seal::SealError) -> Self {
         EdgeError::Internal { detail: format!("sealing failed: {error:?}") }
     }
 }

@@ -1,50 +1,39 @@
 //! configure-edge: Configure's hosted sign-in (sign-in.me) at the edge.
 //!
-//! The core modules are plain Rust with no Workers or JS types and are tested
-//! natively; `worker` (the Cloudflare Worker) and `js` (the npm helpers) are
-//! thin shells compiled only for wasm32.
+//! The core folders are plain Rust with no Workers or JS types and are
+//! tested natively; `worker` (the Cloudflare Worker) and `npm` (the npm
+//! helpers) are thin shells compiled only for wasm32. Each folder uses only
+//! the ones listed above it (README: Layout).
 
-// The helpers: the official SDK's URL and validation rules.
-pub mod agent;
-pub mod configure_error;
-pub mod js_text;
-pub mod phone;
-pub mod redirect;
-pub mod sign_in_url;
+/// The crate version, reported by /healthz.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-// The Worker's request handling.
 pub mod clock;
-pub mod records;
-pub mod seal;
-pub mod session;
-pub mod store;
-
-pub mod api;
-pub mod app;
-pub mod b64;
-pub mod bearer;
-pub mod body;
-pub mod config;
-pub mod cookies;
-pub mod cors;
-pub mod crypto;
 pub mod error;
-pub mod flows;
-pub mod http;
+pub mod log;
+
+// The official SDK's URL and validation rules (npm helpers and Worker alike).
+pub mod sdk;
+
+pub mod b64;
 pub mod http_url;
 pub mod json_fields;
-pub mod log;
-pub mod pages;
-pub mod ratelimit;
-pub mod routes;
-pub mod settings;
 pub mod text;
+
+// The Worker's request handling, one role a folder.
+pub mod api;
+pub mod app;
+pub mod flows;
+pub mod http;
+pub mod sealing;
+pub mod settings;
+pub mod storage;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
-mod js;
+mod npm;
 
 pub use app::App;
 pub use error::EdgeError;

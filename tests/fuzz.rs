@@ -10,18 +10,20 @@
 mod common;
 
 use common::*;
-use configure_edge::agent::AgentHandle;
-use configure_edge::body;
-use configure_edge::cookies;
 use configure_edge::flows::web::{check_return_after, CallbackQuery};
-use configure_edge::records::{
+use configure_edge::http::body;
+use configure_edge::http::cookies;
+use configure_edge::http::{bearer, routes};
+use configure_edge::sdk::agent::AgentHandle;
+use configure_edge::sdk::phone;
+use configure_edge::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
+use configure_edge::sealing::seal::Keyring;
+use configure_edge::settings::Secret;
+use configure_edge::storage::records::{
     journey_key, link_key, parse_record, JourneyRecord, LinkRecord, WebSignInRecord,
 };
-use configure_edge::seal::Keyring;
-use configure_edge::settings::Secret;
-use configure_edge::sign_in_url::{sign_in_url, SignInUrlOptions};
-use configure_edge::store::Store;
-use configure_edge::{bearer, phone, routes, HttpRequest, Method};
+use configure_edge::storage::store::Store;
+use configure_edge::{HttpRequest, Method};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -130,7 +132,7 @@ fn fuzz_request_bodies() {
                 .with_header("content-type", "application/json")
                 .with_body(text);
             if let Ok(object) = body::json_object(&request, 64 * 1024) {
-                let config = configure_edge::config::Config::from_source(&settings(&[(
+                let config = configure_edge::settings::config::Config::from_source(&settings(&[(
                     "ALLOWED_RETURN_ORIGINS",
                     "https://app.example",
                 )]));
@@ -206,7 +208,7 @@ fn fuzz_kv_records_of_other_versions() {
                 let _ = parse_record::<LinkRecord>(candidate);
                 let _ = parse_record::<JourneyRecord>(candidate);
                 let _ = parse_record::<WebSignInRecord>(candidate);
-                let _ = parse_record::<configure_edge::records::SealedItemRecord>(candidate);
+                let _ = parse_record::<configure_edge::storage::records::SealedItemRecord>(candidate);
             }
             // Junk where a journey and a link should be: a clean 404, never a panic.
             let h = Harness::new(FakeApi::default().with_token("t", "u", AGENT));
@@ -300,7 +302,7 @@ fn fuzz_routes_urls_and_phones() {
         (nasty_text(), nasty_text(), nasty_text()),
         |(a, b, c)| {
             let _ = routes::resolve(Method::Get, &a);
-            let _ = configure_edge::agent::validate_agent_handle(&a);
+            let _ = configure_edge::sdk::agent::validate_agent_handle(&a);
             let _ = phone::validate_phone(&b);
             let _ = phone::normalize_candidates(&[a.clone(), b.clone()]);
             let options = SignInUrlOptions {
@@ -371,7 +373,7 @@ fn fuzz_settings() {
             ("CONFIGURE_AGENT", &b),
             ("PUBLIC_URL", &c),
         ]);
-        let config = configure_edge::config::Config::from_source(&source);
+        let config = configure_edge::settings::config::Config::from_source(&source);
         let shown = format!("{:?}", config.problems);
         prop_assert!(a.len() < 12 || !shown.contains(&a), "a problem echoes a value");
         Ok(())

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use configure_edge::configure_error::ErrorCode;
-use configure_edge::store::Faults;
+use configure_edge::sdk::configure_error::ErrorCode;
+use configure_edge::storage::store::Faults;
 use configure_edge::HttpRequest;
 use serde_json::Value;
 
@@ -399,13 +399,16 @@ fn review_regressions_links_and_upstream_refusals() {
     // A 404 from Configure (a wrong base URL) is ours to fix: 502, journey kept.
     let journey = create_journey(&h, "s404");
     *h.api.failure.borrow_mut() = Some(
-        configure_edge::configure_error::ConfigureError::new(ErrorCode::NotFound, "no route")
+        configure_edge::sdk::configure_error::ConfigureError::new(ErrorCode::NotFound, "no route")
             .with_status(404),
     );
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
     *h.api.failure.borrow_mut() = Some(
-        configure_edge::configure_error::ConfigureError::new(ErrorCode::InvalidInput, "bad gateway page")
-            .with_status(405),
+        configure_edge::sdk::configure_error::ConfigureError::new(
+            ErrorCode::InvalidInput,
+            "bad gateway page",
+        )
+        .with_status(405),
     );
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
     h.api.heal();
@@ -419,7 +422,8 @@ fn links_of_another_agent_are_not_served() {
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
     let renamed = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_AGENT", "other-agent")]);
     for (key, value) in h.store.entries() {
-        pollster::block_on(configure_edge::store::Store::put(&renamed.store, &key, &value, None)).unwrap();
+        pollster::block_on(configure_edge::storage::store::Store::put(&renamed.store, &key, &value, None))
+            .unwrap();
     }
     assert_eq!(renamed.call(agent_get("/v1/links/s")).status, 404);
     let identity = json(&renamed.call(agent_post("/v1/identity/resolve", r#"{"subject":"s"}"#)));
@@ -665,7 +669,7 @@ fn every_plain_field_of_a_link_is_authenticated() {
     let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&h, "chat-12");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
-    let key = configure_edge::records::link_key("chat-12");
+    let key = configure_edge::storage::records::link_key("chat-12");
     let stored = h.store.entries().into_iter().find(|(k, _)| *k == key).unwrap().1;
     assert!(stored.contains("\"v\":2"), "{stored}");
     for (from, to) in [
@@ -676,11 +680,13 @@ fn every_plain_field_of_a_link_is_authenticated() {
     ] {
         let tampered = stored.replace(from, to);
         assert_ne!(tampered, stored, "{from}");
-        pollster::block_on(configure_edge::store::Store::put(&h.store, &key, &tampered, None)).unwrap();
+        pollster::block_on(configure_edge::storage::store::Store::put(&h.store, &key, &tampered, None))
+            .unwrap();
         assert_eq!(h.call(agent_get("/v1/links/chat-12")).status, 404, "{to}");
     }
     let with_expiry = stored.replacen('{', "{\"expiresAt\":\"2030-01-01T00:00:00.000Z\",", 1);
-    pollster::block_on(configure_edge::store::Store::put(&h.store, &key, &with_expiry, None)).unwrap();
+    pollster::block_on(configure_edge::storage::store::Store::put(&h.store, &key, &with_expiry, None))
+        .unwrap();
     assert_eq!(h.call(agent_get("/v1/links/chat-12")).status, 404, "an added expiry");
 }
 
@@ -691,19 +697,25 @@ fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
     assert_eq!(old.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
     // A version-1 link (before the fields were authenticated), as older
     // deploys wrote it: the token bound to the key only.
-    let ring = configure_edge::seal::Keyring::parse(SEALING_KEYS).unwrap();
-    let v1_key = configure_edge::records::link_key("chat-14");
+    let ring = configure_edge::sealing::seal::Keyring::parse(SEALING_KEYS).unwrap();
+    let v1_key = configure_edge::storage::records::link_key("chat-14");
     let v1 = serde_json::json!({
         "v": 1, "userId": "user-14", "agent": AGENT, "linkedAt": "2026-01-01T00:00:00.000Z",
         "source": "webhook", "sealedToken": ring.seal(b"tok-14", &v1_key).unwrap(),
     });
-    pollster::block_on(configure_edge::store::Store::put(&old.store, &v1_key, &v1.to_string(), None))
-        .unwrap();
+    pollster::block_on(configure_edge::storage::store::Store::put(
+        &old.store,
+        &v1_key,
+        &v1.to_string(),
+        None,
+    ))
+    .unwrap();
 
     let both = format!("{NEWER_KEY},{SEALING_KEYS}");
     let rotated = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", &both)]);
     for (key, value) in old.store.entries() {
-        pollster::block_on(configure_edge::store::Store::put(&rotated.store, &key, &value, None)).unwrap();
+        pollster::block_on(configure_edge::storage::store::Store::put(&rotated.store, &key, &value, None))
+            .unwrap();
     }
     assert_eq!(link_of(&rotated, "chat-13")["token"], "tok-1");
     let identity = json(&rotated.call(agent_post("/v1/identity/resolve", r#"{"subject":"chat-14"}"#)));
@@ -715,7 +727,8 @@ fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
     // The old key retired: both links still read.
     let retired = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", NEWER_KEY)]);
     for (key, value) in rotated.store.entries() {
-        pollster::block_on(configure_edge::store::Store::put(&retired.store, &key, &value, None)).unwrap();
+        pollster::block_on(configure_edge::storage::store::Store::put(&retired.store, &key, &value, None))
+            .unwrap();
     }
     assert_eq!(link_of(&retired, "chat-13")["token"], "tok-1");
     assert_eq!(link_of(&retired, "chat-14")["token"], "tok-14");
@@ -749,10 +762,10 @@ fn a_pending_completion_dies_with_its_journey() {
     let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-16"}"#);
     assert_eq!(json(&h.call(webhook(&completion("tok-1", "user-1", &journey))))["pending"], true);
     // The journey is gone (closed elsewhere) while its pending item is still there.
-    let journey_key = configure_edge::records::journey_key(&journey);
-    pollster::block_on(configure_edge::store::Store::delete(&h.store, &journey_key)).unwrap();
+    let journey_key = configure_edge::storage::records::journey_key(&journey);
+    pollster::block_on(configure_edge::storage::store::Store::delete(&h.store, &journey_key)).unwrap();
     assert_eq!(resolve(&h, "chat-16", &format!("done {word}"))["linked"], false);
     assert_eq!(link_of(&h, "chat-16"), Value::Null);
-    let pending_key = configure_edge::records::pending_key("chat-16");
+    let pending_key = configure_edge::storage::records::pending_key("chat-16");
     assert!(h.store.entries().iter().all(|(k, _)| *k != pending_key), "the stale item is discarded");
 }

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use configure_edge::configure_error::ErrorCode;
+use configure_edge::sdk::configure_error::ErrorCode;
 use configure_edge::{HttpRequest, HttpResponse};
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use configure_edge::configure_error::ErrorCode;
+use configure_edge::sdk::configure_error::ErrorCode;
 use configure_edge::{HttpRequest, HttpResponse};
 
 const APP: &str = "https://app.example";
@@ -201,7 +201,7 @@ fn a_forwarded_ticket_links_nobody() {
 
 #[test]
 fn redeem_codes_expire_and_survive_kv_faults() {
-    use configure_edge::store::Faults;
+    use configure_edge::storage::store::Faults;
     let h = Harness::with_settings(
         FakeApi::default().with_code("c1", "t1", "u1", AGENT).with_code("c2", "t2", "u2", AGENT),
         &[
@@ -251,7 +251,8 @@ fn the_callback_refuses_unapproved_tokens_and_retired_return_addresses() {
         &[("ALLOWED_RETURN_ORIGINS", "https://other.example"), ("PUBLIC_URL", "https://edge.example")],
     );
     for (key, value) in h.store.entries() {
-        pollster::block_on(configure_edge::store::Store::put(&narrowed.store, &key, &value, None)).unwrap();
+        pollster::block_on(configure_edge::storage::store::Store::put(&narrowed.store, &key, &value, None))
+            .unwrap();
     }
     let stopped = callback(&narrowed, &format!("code=c2&state={state}"), Some(&state));
     assert_eq!(stopped.status, 400);
@@ -425,7 +426,7 @@ fn no_open_redirect_across_generated_inputs() {
 
 #[test]
 fn review_regressions_ticket_kept_on_failed_state_write_and_limited_callback_clears_cookie() {
-    use configure_edge::store::Faults;
+    use configure_edge::storage::store::Faults;
     let h = harness(FakeApi::default());
     let ticket = ticket_url(&h, "s", None);
     h.store.set_faults(Faults { put: true, ..Faults::default() });

@@ -15,18 +15,18 @@
 //! another Configure user (409).
 
 use crate::api::{approved_agent_token, ConfigureApi, PhoneRecognition};
-use crate::body::{optional_string, required_string};
-use crate::configure_error::ErrorCode;
 use crate::error::EdgeError;
+use crate::http::body::{optional_string, required_string};
 use crate::log::Log;
-use crate::records::{journey_key, pending_key, Binding, LinkSource};
-use crate::seal::Keyring;
-use crate::store::Store;
+use crate::sdk::configure_error::ErrorCode;
+use crate::sealing::seal::Keyring;
+use crate::storage::records::{journey_key, pending_key, Binding, LinkSource};
+use crate::storage::store::Store;
 use serde_json::{json, Map, Value};
 
-use super::items::{live_item, put_item, text_field};
 use super::journeys::{live_journey, OpenJourney};
 use super::links::{read_link, store_link, NewLink};
+use crate::storage::repository::{live_item, put_item, text_field};
 
 /// What the hosted page posts: `{token, userId, agent, journeyId}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,22 +9,22 @@
 //! (complete.rs) turns that completion into the subject's link.
 
 use crate::api::ConfigureApi;
-use crate::body::{optional_bool, optional_string, optional_string_list};
-use crate::configure_error::ConfigureError;
 use crate::error::EdgeError;
+use crate::http::body::{optional_bool, optional_string, optional_string_list};
 use crate::log::Log;
-use crate::phone::normalize_candidates;
-use crate::records::{pending_key, LinkSource};
-use crate::seal::Keyring;
-use crate::store::Store;
+use crate::sdk::configure_error::ConfigureError;
+use crate::sdk::phone::normalize_candidates;
+use crate::sealing::seal::Keyring;
+use crate::storage::records::{pending_key, LinkSource};
+use crate::storage::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::complete::close_journey;
-use super::items::{live_item, text_field};
 use super::journeys::live_journey;
 use super::links::{read_link, store_link, NewLink};
 use super::MAX_SUBJECT_LEN;
+use crate::storage::repository::{live_item, text_field};
 
 /// The body of `POST /v1/identity/resolve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl IdentityRequest {
 /// Whether `text` holds `word` as a whole run of digits ("done 482913",
 /// "482913!"), never as part of a longer number.
 fn carries_word(text: &str, word: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_digit()).any(|run| crate::crypto::same_secret(run, word))
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| crate::sealing::crypto::same_secret(run, word))
 }
 
 /// Links the subject to its pending completion when `text` carries the
@@ -142,7 +142,10 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
     let external_id = request.external_id.clone().unwrap_or_else(|| format!("edge:{}", request.subject));
     let mut errors = Vec::new();
     let not_configured = || {
-        ConfigureError::new(crate::configure_error::ErrorCode::AuthRequired, "CONFIGURE_API_KEY is not set")
+        ConfigureError::new(
+            crate::sdk::configure_error::ErrorCode::AuthRequired,
+            "CONFIGURE_API_KEY is not set",
+        )
     };
 
     // 0. The confirmation word of a completion pending for this subject.

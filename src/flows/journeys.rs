@@ -8,21 +8,21 @@
 //! from the user's own thread; `binding: "none"` is the agent's explicit,
 //! forwardable exception.
 
-use crate::agent::AgentHandle;
-use crate::body::{optional_string, optional_string_list};
 use crate::clock::iso8601;
-use crate::config::Config;
 use crate::error::EdgeError;
+use crate::http::body::{optional_string, optional_string_list};
 use crate::log::Log;
-use crate::phone::{self, normalize_candidates};
-use crate::records::{journey_key, Binding, JourneyRecord, RECORD_VERSION};
-use crate::seal::{Keyring, OpenError};
-use crate::sign_in_url::{sign_in_url, SignInUrlOptions};
-use crate::store::Store;
+use crate::sdk::agent::AgentHandle;
+use crate::sdk::phone::{self, normalize_candidates};
+use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
+use crate::sealing::seal::{Keyring, OpenError};
+use crate::settings::config::Config;
+use crate::storage::records::{journey_key, Binding, JourneyRecord, RECORD_VERSION};
+use crate::storage::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::items::live_record;
+use crate::storage::repository::live_record;
 
 /// Where the hosted page posts the completion, under this Worker's origin.
 pub const COMPLETE_PATH: &str = "/auth/configure/complete";

@@ -5,9 +5,9 @@
 use crate::clock::iso8601;
 use crate::error::EdgeError;
 use crate::log::Log;
-use crate::records::{link_key, parse_record, LinkRecord, LinkSource, LINK_VERSION};
-use crate::seal::Keyring;
-use crate::store::Store;
+use crate::sealing::seal::Keyring;
+use crate::storage::records::{link_key, parse_record, LinkRecord, LinkSource, LINK_VERSION};
+use crate::storage::store::Store;
 use serde::Serialize;
 
 /// A link as the agent API shows it.

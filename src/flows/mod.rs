@@ -4,15 +4,14 @@
 
 pub mod complete;
 pub mod identity;
-pub mod items;
 pub mod journeys;
 pub mod links;
 pub mod oauth;
 pub mod redeem;
 pub mod web;
 
-use crate::body::required_string;
 use crate::error::EdgeError;
+use crate::http::body::required_string;
 use serde_json::{Map, Value};
 
 /// The longest subject the agent API takes.

@@ -20,26 +20,26 @@
 //! succeeds after such a registration remembers it.
 
 use crate::api::{ConfigureApi, OAuthClient, TokenRequest, NOT_A_SECRET_KEY};
-use crate::app::VERSION;
 use crate::clock::iso8601;
-use crate::config::Config;
-use crate::configure_error::{ConfigureError, ErrorCode};
 use crate::error::EdgeError;
 use crate::http_url::HttpUrl;
 use crate::json_fields::Fields;
 use crate::log::Log;
-use crate::records::{setup_key, LinkSource, RECORD_VERSION};
-use crate::redirect::{check_parts, UrlParts};
-use crate::seal::Keyring;
-use crate::session::{EdgeSession, SessionKeys, SessionUser};
+use crate::sdk::configure_error::{ConfigureError, ErrorCode};
+use crate::sdk::redirect::{check_parts, UrlParts};
+use crate::sealing::seal::Keyring;
+use crate::sealing::session::{EdgeSession, SessionKeys, SessionUser};
+use crate::settings::config::Config;
 use crate::settings::Secret;
-use crate::store::Store;
+use crate::storage::records::{setup_key, LinkSource, RECORD_VERSION};
+use crate::storage::store::Store;
+use crate::VERSION;
 use futures_util::future::join;
 
 use super::links::{store_link, NewLink};
 use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
 use super::OAUTH_SUBJECT_PREFIX;
-use crate::crypto::same_secret;
+use crate::sealing::crypto::same_secret;
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
 pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
@@ -106,7 +106,7 @@ impl LoginCookie {
 
 /// RFC 7636 S256: `base64url(sha256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    crate::b64::encode_url(crate::crypto::sha256(verifier.as_bytes()))
+    crate::b64::encode_url(crate::sealing::crypto::sha256(verifier.as_bytes()))
 }
 
 /// What `GET /auth/configure/login` answers: where to send the browser and
@@ -395,13 +395,16 @@ async fn remember_oauth_redirect<S: Store>(
     uri: &str,
     now_ms: u64,
 ) -> Result<(), RegistrationError> {
-    let record = crate::records::SetupRecord {
+    let record = crate::storage::records::SetupRecord {
         v: RECORD_VERSION,
         kind: "oauth_redirect".to_owned(),
         registered_at: iso8601(now_ms),
     };
     let text = serde_json::to_string(&record).map_err(|e| {
-        RegistrationError::Store(crate::store::StoreError { operation: "put", detail: e.to_string() })
+        RegistrationError::Store(crate::storage::store::StoreError {
+            operation: "put",
+            detail: e.to_string(),
+        })
     })?;
     store.put(&redirect_setup_key(client_id, uri), &text, None).await.map_err(RegistrationError::Store)
 }

@@ -9,17 +9,17 @@
 //! logged: replaying it rewrites the same link). A KV failure before the
 //! link is written leaves the code usable for a retry.
 
-use crate::body::required_string;
 use crate::error::EdgeError;
+use crate::http::body::required_string;
 use crate::log::Log;
-use crate::records::{redeem_key, LinkSource};
-use crate::seal::Keyring;
-use crate::store::Store;
+use crate::sealing::seal::Keyring;
+use crate::storage::records::{redeem_key, LinkSource};
+use crate::storage::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::items::{live_item, text_field};
 use super::links::{store_link, NewLink};
+use crate::storage::repository::{live_item, text_field};
 
 /// The body of `POST /v1/sign-ins/redeem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub async fn redeem<S: Store>(
         log.warn(&format!("redeem item at {key} is for another agent or incomplete; ignored"));
         return Err(EdgeError::RedeemCodeNotFound);
     }
-    if !crate::crypto::same_secret(&request.subject, &subject) {
+    if !crate::sealing::crypto::same_secret(&request.subject, &subject) {
         store.delete(&key).await?;
         return Err(EdgeError::SubjectMismatch);
     }

@@ -18,26 +18,26 @@
 //! Redirects go only to the hosted sign-in origin or an allowlisted
 //! `returnAfter`; every URL of the flow is built from `PUBLIC_URL`.
 
-use crate::agent::AgentHandle;
 use crate::api::{approved_agent_token, ConfigureApi};
-use crate::app::VERSION;
-use crate::body::required_string;
 use crate::clock::iso8601;
-use crate::config::Config;
-use crate::configure_error::ConfigureError;
 use crate::error::EdgeError;
+use crate::http::body::required_string;
 use crate::http_url::HttpUrl;
 use crate::log::Log;
-use crate::records::{
+use crate::sdk::agent::AgentHandle;
+use crate::sdk::configure_error::ConfigureError;
+use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
+use crate::sealing::seal::Keyring;
+use crate::settings::config::Config;
+use crate::storage::records::{
     redeem_key, setup_key, state_key, ticket_key, SetupRecord, WebSignInRecord, RECORD_VERSION,
 };
-use crate::seal::Keyring;
-use crate::sign_in_url::{sign_in_url, SignInUrlOptions};
-use crate::store::Store;
+use crate::storage::store::Store;
+use crate::VERSION;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::items::{live_record, put_item};
+use crate::storage::repository::{live_record, put_item};
 
 pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
@@ -62,8 +62,8 @@ impl PageError {
     }
 }
 
-impl From<crate::seal::SealError> for PageError {
-    fn from(error: crate::seal::SealError) -> PageError {
+impl From<crate::sealing::seal::SealError> for PageError {
+    fn from(error: crate::sealing::seal::SealError) -> PageError {
         PageError::from(EdgeError::from(error))
     }
 }
@@ -220,7 +220,10 @@ pub async fn ensure_return_to<S: Store, A: ConfigureApi>(
     let record =
         SetupRecord { v: RECORD_VERSION, kind: "return_to".to_owned(), registered_at: iso8601(now_ms) };
     let text = serde_json::to_string(&record).map_err(|e| {
-        RegistrationError::Store(crate::store::StoreError { operation: "put", detail: e.to_string() })
+        RegistrationError::Store(crate::storage::store::StoreError {
+            operation: "put",
+            detail: e.to_string(),
+        })
     })?;
     store.put(&key, &text, None).await.map_err(RegistrationError::Store)?;
     Ok(true)
@@ -230,7 +233,7 @@ pub async fn ensure_return_to<S: Store, A: ConfigureApi>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationError {
     Configure(ConfigureError),
-    Store(crate::store::StoreError),
+    Store(crate::storage::store::StoreError),
 }
 
 impl RegistrationError {
@@ -336,7 +339,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
     /// `GET /api/configure/callback?code=…&state=…` (or `error=…`): where to
     /// send the browser once the result waits for the app's redeem.
     pub async fn finish(&self, query: &CallbackQuery, cookie: Option<&str>) -> Result<String, PageError> {
-        let bound = |state: &str| cookie.is_some_and(|c| crate::crypto::same_secret(c, state));
+        let bound = |state: &str| cookie.is_some_and(|c| crate::sealing::crypto::same_secret(c, state));
         let (code, state) = match checked_return(query, bound) {
             Ok(returned) => returned,
             Err(declined) => {

@@ -6,11 +6,11 @@ use configure_edge::api::{
     ConfigureApi, Introspection, OAuthClient, OAuthRedirects, OAuthTokens, PhoneRecognition,
     ReturnDestination, SignInExchange, TokenRequest, TokenValidation,
 };
-use configure_edge::config::Config;
-use configure_edge::configure_error::{ConfigureError, ErrorCode};
+use configure_edge::http::ratelimit::RateLimit;
 use configure_edge::log::MemoryLog;
-use configure_edge::ratelimit::RateLimit;
-use configure_edge::store::MemoryStore;
+use configure_edge::sdk::configure_error::{ConfigureError, ErrorCode};
+use configure_edge::settings::config::Config;
+use configure_edge::storage::store::MemoryStore;
 use configure_edge::{App, HttpRequest, HttpResponse};
 use std::cell::RefCell;
 use std::collections::BTreeMap;

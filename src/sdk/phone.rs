@@ -1,7 +1,7 @@
 //! Phone candidates and E.164 validation, as the official SDK does them.
 
-use crate::configure_error::ConfigureError;
-use crate::js_text;
+use crate::sdk::configure_error::ConfigureError;
+use crate::sdk::js_text;
 use std::collections::{BTreeSet, HashSet};
 
 /// The SDK's `normalizeCandidates` on strings already stringified: trim

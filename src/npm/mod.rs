@@ -3,11 +3,11 @@
 //! `String(value)`, lone surrogates) are translated here; every rule about
 //! URLs, handles and phones lives in the core modules.
 
-use crate::agent::AgentHandle;
-use crate::configure_error::ConfigureError;
-use crate::phone::{self, PhoneError, E164_HINT};
-use crate::redirect::{self, SsoRedirectError, UrlParts, NOT_A_URL_SUFFIX};
-use crate::sign_in_url::{self, SignInUrlOptions, DEFAULT_SIGN_IN_ORIGIN, ORIGIN_NOT_ABSOLUTE};
+use crate::sdk::agent::AgentHandle;
+use crate::sdk::configure_error::ConfigureError;
+use crate::sdk::phone::{self, PhoneError, E164_HINT};
+use crate::sdk::redirect::{self, SsoRedirectError, UrlParts, NOT_A_URL_SUFFIX};
+use crate::sdk::sign_in_url::{self, SignInUrlOptions, DEFAULT_SIGN_IN_ORIGIN, ORIGIN_NOT_ABSOLUTE};
 use js_sys::{Array, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -241,7 +241,7 @@ fn agent_handle(agent: &JsValue) -> Result<AgentHandle, JsValue> {
         // A truthy non-string (`[]`, `{}`) is never "missing", even when it
         // stringifies to "": the SDK tests its shape.
         None => match text_of(agent) {
-            text if text.is_empty() => Err(ConfigureError::invalid_input(crate::agent::AGENT_PATTERN)),
+            text if text.is_empty() => Err(ConfigureError::invalid_input(crate::sdk::agent::AGENT_PATTERN)),
             text => AgentHandle::parse_unreserved(&text),
         },
     }
@@ -257,7 +257,7 @@ pub fn sign_in_url_js(options: JsValue) -> Result<String, JsValue> {
         }
     }
     if options.is_undefined() || options.is_null() {
-        return Err(throw(ConfigureError::invalid_input(crate::agent::AGENT_REQUIRED)));
+        return Err(throw(ConfigureError::invalid_input(crate::sdk::agent::AGENT_REQUIRED)));
     }
     let input: SignInUrlInput = options.unchecked_into();
     let agent = input.agent();

@@ -1,7 +1,7 @@
 //! Redirect URI rules: the official SDK's `resolveSsoRedirectUri` (an SSO
 //! callback must be an exact https URL, http only on localhost).
 
-use crate::js_text;
+use crate::sdk::js_text;
 #[cfg(not(target_arch = "wasm32"))]
 use url::Url;
 

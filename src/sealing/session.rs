@@ -12,9 +12,9 @@
 //! `CONFIGURE_EDGE_SESSION_TTL_SECONDS`).
 
 use crate::b64::{decode_url, encode_url};
-use crate::crypto::hmac_sha256;
 use crate::json_fields::Fields;
-use crate::seal::{parse_key_list, KeyringError};
+use crate::sealing::crypto::hmac_sha256;
+use crate::sealing::seal::{parse_key_list, KeyringError};
 use serde::Serialize;
 use std::fmt;
 use subtle::ConstantTimeEq;

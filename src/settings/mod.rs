@@ -1,6 +1,8 @@
 //! The Worker's settings: their fixed names (design.md), which kind each is,
 //! and a presence report that never carries a value.
 
+pub mod config;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -1,15 +1,15 @@
 //! The settings, parsed and validated once per request: a value of the right
 //! shape, or a problem that names the setting (never its value).
 
-use crate::agent::AgentHandle;
 use crate::error::EdgeError;
 use crate::http_url::HttpUrl;
-use crate::seal::Keyring;
-use crate::session::SessionKeys;
+use crate::sdk::agent::AgentHandle;
+use crate::sealing::seal::Keyring;
+use crate::sealing::session::SessionKeys;
 use crate::settings::{Secret, SettingSource};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.configure.dev";
-pub use crate::sign_in_url::DEFAULT_SIGN_IN_ORIGIN;
+pub use crate::sdk::sign_in_url::DEFAULT_SIGN_IN_ORIGIN;
 pub const DEFAULT_API_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_TICKET_TTL_SECONDS: u64 = 5 * 60;

@@ -34,7 +34,7 @@ pub const RECORD_VERSION: u32 = 1;
 pub const LINK_VERSION: u32 = 2;
 
 fn hashed(prefix: &str, value: &str) -> String {
-    format!("{prefix}:{}", crate::b64::encode_url(crate::crypto::sha256(value.as_bytes())))
+    format!("{prefix}:{}", crate::b64::encode_url(crate::sealing::crypto::sha256(value.as_bytes())))
 }
 
 pub fn journey_key(journey_id: &str) -> String {

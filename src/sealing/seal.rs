@@ -7,7 +7,7 @@
 //! first key seals new writes, every key opens.
 
 use crate::b64::{decode_any, decode_url, encode_url};
-use crate::crypto::{aes256gcm_open, aes256gcm_seal, TAG_LEN};
+use crate::sealing::crypto::{aes256gcm_open, aes256gcm_seal, TAG_LEN};
 use std::fmt;
 
 const NONCE_LEN: usize = 12;
@@ -129,7 +129,7 @@ impl Keyring {
             .iter()
             .map(|k| SealingKey {
                 id: k.id.clone(),
-                key: crate::crypto::hmac_sha256(&k.key, purpose.as_bytes()),
+                key: crate::sealing::crypto::hmac_sha256(&k.key, purpose.as_bytes()),
             })
             .collect();
         Keyring { keys }

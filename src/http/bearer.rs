@@ -1,9 +1,9 @@
 //! The agent API's bearer check: `Authorization: Bearer <secret>`, compared
 //! in constant time (over SHA-256 digests, so the length does not leak either).
 
-use crate::crypto::same_secret;
 use crate::error::EdgeError;
 use crate::http::HttpRequest;
+use crate::sealing::crypto::same_secret;
 use crate::settings::Secret;
 
 pub fn authorize(request: &HttpRequest, secret: &Secret) -> Result<(), EdgeError> {

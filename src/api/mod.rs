@@ -4,7 +4,7 @@
 //! (method, path, `Content-Type`, `X-API-Key`, `X-Agent`, JSON body) and its
 //! mapping of answers and failures to error codes.
 
-use crate::configure_error::{ConfigureError, ErrorCode};
+use crate::sdk::configure_error::{ConfigureError, ErrorCode};
 use crate::settings::Secret;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
@@ -338,7 +338,7 @@ pub const NOT_A_SECRET_KEY: &str = "CONFIGURE_API_KEY must be a server secret ke
 fn string_value(object: &Map<String, Value>, key: &str) -> Option<String> {
     match object.get(key) {
         Some(Value::String(s)) => {
-            let trimmed = crate::js_text::trim(s);
+            let trimmed = crate::sdk::js_text::trim(s);
             (!trimmed.is_empty()).then(|| trimmed.to_owned())
         }
         _ => None,
@@ -534,7 +534,7 @@ pub fn parse_introspection(object: &Map<String, Value>) -> Introspection {
 }
 
 fn required(value: &str, name: &str) -> Result<(), ConfigureError> {
-    if crate::js_text::trim(value).is_empty() {
+    if crate::sdk::js_text::trim(value).is_empty() {
         Err(ConfigureError::invalid_input(format!("{name} is required")))
     } else {
         Ok(())

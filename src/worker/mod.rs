@@ -10,12 +10,12 @@
 
 use crate::api::{ApiRequest, ApiResponse, HttpConfigureApi, HttpTransport, RequestBuilder, TransportError};
 use crate::app::App;
-use crate::config::{Config, Required};
+use crate::http::ratelimit::RateLimit;
 use crate::http::{pack_headers, unpack_headers, HttpRequest, HttpResponse};
 use crate::log::Log;
-use crate::ratelimit::RateLimit;
+use crate::settings::config::{Config, Required};
 use crate::settings::{SettingKind, SettingSource, SETTINGS};
-use crate::store::{Store, StoreError, KV_MIN_TTL_SECONDS};
+use crate::storage::store::{Store, StoreError, KV_MIN_TTL_SECONDS};
 use js_sys::futures::JsFuture;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use std::rc::Rc;
@@ -57,7 +57,7 @@ extern "C" {
 #[wasm_bindgen(js_name = bodyLimit)]
 pub fn body_limit(method: &str, url: &str) -> u32 {
     HttpRequest::new(method, url)
-        .map_or(0, |request| crate::routes::body_limit(request.method, &request.path) as u32)
+        .map_or(0, |request| crate::http::routes::body_limit(request.method, &request.path) as u32)
 }
 
 /// Answers one request: the JS entry passes the method, the URL, the
@@ -415,7 +415,7 @@ mod tests {
         let (status, _, body) = parts(&answer);
         let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["version"], crate::app::VERSION);
+        assert_eq!(body["version"], crate::VERSION);
     }
 
     #[wasm_bindgen_test]

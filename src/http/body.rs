@@ -45,7 +45,7 @@ pub fn optional_string(
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => {
-            let trimmed = crate::js_text::trim(text);
+            let trimmed = crate::sdk::js_text::trim(text);
             if trimmed.is_empty() {
                 Ok(None)
             } else if trimmed.len() > max_len {

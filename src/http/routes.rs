@@ -116,7 +116,7 @@ pub fn link_subject(encoded: &str) -> Result<String, EdgeError> {
     let subject = percent_decode_str(encoded)
         .decode_utf8()
         .map_err(|_| EdgeError::bad_request("subject", "subject must be percent-encoded UTF-8"))?;
-    let subject = crate::js_text::trim(&subject);
+    let subject = crate::sdk::js_text::trim(&subject);
     if subject.is_empty() {
         return Err(EdgeError::bad_request("subject", "subject is required"));
     }

@@ -2,11 +2,6 @@
 //! access, run the flow, and map any error to its response in one place.
 
 use crate::api::ConfigureApi;
-use crate::bearer;
-use crate::body;
-use crate::config::{require, Config};
-use crate::cookies::{self, STATE_COOKIE};
-use crate::cors::{self, OriginCheck};
 use crate::error::EdgeError;
 use crate::flows::complete::{complete, Completed, Completion};
 use crate::flows::identity::{resolve_identity, IdentityRequest};
@@ -15,18 +10,22 @@ use crate::flows::links::{delete_link, read_link};
 use crate::flows::oauth::{self, OAuthContext, OAUTH_STATE_COOKIE};
 use crate::flows::redeem::{redeem, RedeemRequest};
 use crate::flows::web::{self, CallbackQuery, PageError, SignInRequest, WebContext};
+use crate::http::bearer;
+use crate::http::body;
+use crate::http::cookies::{self, STATE_COOKIE};
+use crate::http::cors::{self, OriginCheck};
+use crate::http::pages;
+use crate::http::ratelimit::{self, NoLimit, RateLimit};
+use crate::http::routes::{self, Route, AGENT_API_BODY_LIMIT, WEBHOOK_BODY_LIMIT};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::log::Log;
-use crate::pages;
-use crate::ratelimit::{self, NoLimit, RateLimit};
-use crate::routes::{self, Route, AGENT_API_BODY_LIMIT, WEBHOOK_BODY_LIMIT};
-use crate::session::SESSION_COOKIE;
+use crate::sealing::session::SESSION_COOKIE;
+use crate::settings::config::{require, Config};
 use crate::settings::{self, SettingSource};
-use crate::store::Store;
+use crate::storage::store::Store;
 use serde_json::{json, Value};
 
-/// The crate version, reported by /healthz.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+use crate::VERSION;
 
 /// What a request is handled with. `store` is absent without the KV
 /// binding and `api` without an agent and an API key: the routes that need

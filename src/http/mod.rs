@@ -2,6 +2,14 @@
 //! request into and its answer out of (src/worker.rs). Keeping them free of
 //! Workers types lets every route be tested natively.
 
+pub mod bearer;
+pub mod body;
+pub mod cookies;
+pub mod cors;
+pub mod pages;
+pub mod ratelimit;
+pub mod routes;
+
 use serde::Serialize;
 
 /// The methods the Worker routes on. Anything else is `Other` and gets a 405

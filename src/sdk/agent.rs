@@ -1,6 +1,6 @@
 //! Agent handle rules, as the official SDK's client constructor applies them.
 
-use crate::configure_error::ConfigureError;
+use crate::sdk::configure_error::ConfigureError;
 
 /// Handles the SDK refuses even though they match the pattern.
 pub const RESERVED_AGENT_HANDLES: &[&str] = &[

@@ -8,9 +8,9 @@
 
 use crate::error::EdgeError;
 use crate::log::Log;
-use crate::records::{parse_record, Expiring, Record, SealedItemRecord, RECORD_VERSION};
-use crate::seal::Keyring;
-use crate::store::Store;
+use crate::sealing::seal::Keyring;
+use crate::storage::records::{parse_record, Expiring, Record, SealedItemRecord, RECORD_VERSION};
+use crate::storage::store::Store;
 use serde_json::Value;
 
 /// Seals `payload` under `key` for `ttl_ms` from `now_ms`.

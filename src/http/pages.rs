@@ -4,8 +4,8 @@
 
 use crate::http::HttpResponse;
 
-const LINKED: &str = include_str!("../www/linked.html");
-const ERROR: &str = include_str!("../www/error.html");
+const LINKED: &str = include_str!("../../www/linked.html");
+const ERROR: &str = include_str!("../../www/error.html");
 
 /// The policy of the Worker's own pages: nothing but its stylesheet.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
