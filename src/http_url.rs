@@ -42,7 +42,7 @@ fn valid_rest_char(c: char) -> bool {
 
 impl HttpUrl {
     pub fn parse(input: &str) -> Option<HttpUrl> {
-        let at = crate::text::find(input, "://")?;
+        let at = input.find("://")?;
         let (scheme, after) = (&input[..at], &input[at + 3..]);
         let scheme = if scheme.eq_ignore_ascii_case("https") {
             "https"

@@ -18,7 +18,6 @@ pub mod sdk;
 pub mod b64;
 pub mod http_url;
 pub mod json_fields;
-pub mod text;
 
 // The Worker's request handling, one role a folder.
 pub mod api;

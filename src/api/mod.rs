@@ -390,14 +390,10 @@ pub fn error_from_response(status: u16, body: &str) -> ConfigureError {
     let code = match status {
         401 | 403 => ErrorCode::AuthRequired,
         404 => ErrorCode::NotFound,
-        409 if crate::text::contains(&lower, "commit") => ErrorCode::CommitRequired,
+        409 if lower.contains("commit") => ErrorCode::CommitRequired,
         429 => ErrorCode::RateLimited,
         s if s >= 500 => ErrorCode::ServerError,
-        _ if crate::text::contains(&lower, "not connected")
-            || crate::text::contains(&lower, "not linked") =>
-        {
-            ErrorCode::ToolNotConnected
-        }
+        _ if lower.contains("not connected") || lower.contains("not linked") => ErrorCode::ToolNotConnected,
         _ => ErrorCode::InvalidInput,
     };
     ConfigureError::new(code, message).with_status(status)

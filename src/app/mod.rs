@@ -544,7 +544,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
 /// A form post or link (a page navigation) rather than `fetch`.
 fn wants_html(request: &HttpRequest) -> bool {
     request.header("sec-fetch-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"))
-        || request.header("accept").is_some_and(|a| crate::text::contains(a, "text/html"))
+        || request.header("accept").is_some_and(|a| a.contains("text/html"))
 }
 
 /// The browser-facing routes are answered in `handle`, before dispatch.

@@ -183,10 +183,7 @@ impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
                 .append_pair("response_type", "code")
                 .append_pair("client_id", self.client.client_id)
                 .append_pair("redirect_uri", &redirect_uri)
-                .append_pair(
-                    "scope",
-                    &crate::text::join(self.config.oauth_scopes.iter().map(String::as_str), " "),
-                )
+                .append_pair("scope", &self.config.oauth_scopes.join(" "))
                 .append_pair("state", &state)
                 .append_pair("code_challenge", &pkce_challenge(&verifier))
                 .append_pair("code_challenge_method", "S256")

@@ -55,7 +55,7 @@ impl Method {
 
     /// `GET, HEAD`: the form of an `Allow` header.
     pub fn join(methods: &[Method]) -> String {
-        crate::text::join(methods.iter().map(|m| m.as_str()), ", ")
+        methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -83,7 +83,7 @@ impl HttpRequest {
     /// Builds a request from a method and an absolute URL (used by tests and
     /// the shell). Fails on a URL without `scheme://host`.
     pub fn new(method: &str, url: &str) -> Option<HttpRequest> {
-        let rest = &url[crate::text::find(url, "://")? + 3..];
+        let rest = &url[url.find("://")? + 3..];
         let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let after_host = &rest[path_start..];
         let without_fragment = after_host.split('#').next().unwrap_or("");

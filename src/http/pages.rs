@@ -47,8 +47,7 @@ pub fn linked() -> HttpResponse {
 
 /// An error page: a title and a sentence, both escaped.
 pub fn error(status: u16, title: &str, message: &str) -> HttpResponse {
-    use crate::text::replace;
-    html(status, replace(&replace(ERROR, "{{title}}", &escape(title)), "{{message}}", &escape(message)))
+    html(status, ERROR.replace("{{title}}", &escape(title)).replace("{{message}}", &escape(message)))
 }
 
 #[cfg(test)]

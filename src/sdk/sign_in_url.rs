@@ -54,7 +54,7 @@ fn first_present<'a>(first: &'a Option<String>, second: &'a Option<String>) -> O
 pub fn join_connectors<S: AsRef<str>>(items: &[S]) -> Option<String> {
     let kept: Vec<&str> =
         items.iter().map(|item| js_text::trim(item.as_ref())).filter(|item| !item.is_empty()).collect();
-    (!kept.is_empty()).then(|| crate::text::join(kept, ","))
+    (!kept.is_empty()).then(|| kept.join(","))
 }
 
 /// The hosted origin: `None` is the default; anything else must be an
