@@ -23,6 +23,8 @@ esac
 export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
+# workers-rs's builder, installed into .tools by setup.sh.
+export WORKER_BUILD_BIN="$TOOLS/bin/worker-build"
 export XDG_CACHE_HOME="$ROOT/.cache"
 export XDG_CONFIG_HOME="$ROOT/.cache/config"
 export WRANGLER_SEND_METRICS=false

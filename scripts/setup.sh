@@ -30,6 +30,16 @@ else
   cargo install wasm-bindgen-cli --version "$wb_version" --root "$TOOLS" --force
 fi
 
+# 3b. worker-build, the workers-rs builder, at the version of the `worker`
+#     crate in Cargo.lock (about 4 min the first time).
+wbuild_version="$(awk '/^name = "worker"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [ -x "$TOOLS/bin/worker-build" ] && [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null)" = "$wbuild_version" ]; then
+  log "worker-build $wbuild_version: present"
+else
+  log "installing worker-build $wbuild_version into .tools (about 4 min the first time)"
+  cargo install worker-build --version "$wbuild_version" --locked --root "$TOOLS" --force
+fi
+
 # 4. npm dependencies from the committed lockfile (wrangler with workerd and
 #    miniflare, binaryen's wasm-opt, a Node 22, the official SDK for tests).
 lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"

@@ -38,7 +38,8 @@ if bash scripts/build-pkg.sh; then
 else
   failed_suites+=("pkg-build")
 fi
-if bash scripts/build-worker.sh; then
+# The Worker, and the example Worker that mounts its routes (examples/).
+if bash scripts/build-worker.sh && bash scripts/build-worker.sh examples/mounted-worker; then
   suite e2e node --test --test-reporter=tap --test-concurrency=1 tests/e2e/*.test.mjs
 else
   failed_suites+=("worker-build-step")

@@ -15,10 +15,6 @@ pub mod log;
 // The official SDK's URL and validation rules (npm helpers and Worker alike).
 pub mod sdk;
 
-pub mod b64;
-pub mod http_url;
-pub mod json_fields;
-
 // The Worker's request handling, one role a folder.
 pub mod api;
 pub mod app;
@@ -29,7 +25,7 @@ pub mod settings;
 pub mod storage;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
-mod worker;
+pub mod worker;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 mod npm;

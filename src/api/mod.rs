@@ -6,6 +6,8 @@
 
 use crate::sdk::configure_error::{ConfigureError, ErrorCode};
 use crate::settings::Secret;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
@@ -232,7 +234,7 @@ impl RequestBuilder {
             headers: vec![
                 ("Content-Type", "application/x-www-form-urlencoded".to_owned()),
                 ("Accept", "application/json".to_owned()),
-                ("Authorization", format!("Basic {}", crate::b64::encode_standard(credentials))),
+                ("Authorization", format!("Basic {}", STANDARD.encode(credentials))),
             ],
             body: Some(body),
         }
@@ -284,27 +286,15 @@ impl RequestBuilder {
     }
 }
 
-/// The SDK's `createRuntimeId`: `<prefix>_<random UUID v4>`.
+/// The SDK's `createRuntimeId`: `<prefix>_<random UUID v4>`, lower-case
+/// and hyphenated as `crypto.randomUUID` writes it.
 pub fn runtime_id(prefix: &str) -> String {
     let mut bytes = [0u8; 16];
     // Correlation ids, not secrets: a failing random source still yields an id.
     let _ = getrandom::fill(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    // Written out by hand: `{:02x}` would bring the formatter's padding and
-    // radix code into the Worker's wasm for this one use.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = String::with_capacity(prefix.len() + 37);
-    id.push_str(prefix);
-    id.push('_');
-    for (i, byte) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            id.push('-');
-        }
-        id.push(HEX[usize::from(byte >> 4)] as char);
-        id.push(HEX[usize::from(byte & 15)] as char);
-    }
-    id
+    // Sets the version (4) and the RFC 4122 variant bits.
+    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    format!("{prefix}_{}", uuid.hyphenated())
 }
 
 /// `ensureSsoCallback`'s explanation of a failed registration (`failureReason`).
@@ -611,215 +601,4 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use base64::engine::general_purpose::STANDARD;
-    use base64::Engine;
-
-    fn builder() -> RequestBuilder {
-        RequestBuilder {
-            base_url: "https://api.example".into(),
-            api_key: Secret::new("sk_test_1"),
-            agent: "my-agent".into(),
-        }
-    }
-
-    #[test]
-    fn requests_match_the_sdk() {
-        let request = builder().validate("tok\"en\n");
-        assert_eq!(request.method, "POST");
-        assert_eq!(request.url, "https://api.example/v1/auth/sign-in/validate");
-        assert_eq!(
-            request.headers,
-            vec![
-                ("Content-Type", "application/json".to_owned()),
-                ("X-API-Key", "sk_test_1".to_owned()),
-                ("X-Agent", "my-agent".to_owned())
-            ]
-        );
-        assert_eq!(request.body.as_deref(), Some(r#"{"token":"tok\"en\n"}"#));
-        assert_eq!(
-            builder().recognize_phone(&["+1".into(), "a".into()]).body.as_deref(),
-            Some(r#"{"candidates":["+1","a"]}"#)
-        );
-        assert_eq!(
-            builder().allow_return_to("https://x/cb").body.as_deref(),
-            Some(r#"{"return_to":"https://x/cb"}"#)
-        );
-    }
-
-    #[test]
-    fn oauth_requests_match_better_auth_and_the_sdk() {
-        let secret = Secret::new("s3cret:+/");
-        let client = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
-        let request = builder().oauth_token(
-            client,
-            TokenRequest {
-                code: "c o+de",
-                redirect_uri: "https://edge/auth/configure/oauth/callback",
-                code_verifier: "v",
-                resource: "https://api.configure.dev",
-            },
-        );
-        assert_eq!((request.method, request.url.as_str()), ("POST", "https://api.example/oauth/token"));
-        assert_eq!(
-            request.body.as_deref(),
-            Some("grant_type=authorization_code&code=c+o%2Bde&redirect_uri=https%3A%2F%2Fedge%2Fauth%2Fconfigure%2Foauth%2Fcallback&code_verifier=v&resource=https%3A%2F%2Fapi.configure.dev")
-        );
-        assert_eq!(
-            request.headers,
-            vec![
-                ("Content-Type", "application/x-www-form-urlencoded".to_owned()),
-                ("Accept", "application/json".to_owned()),
-                ("Authorization", format!("Basic {}", STANDARD.encode("cfg_client_1:s3cret:+/"))),
-            ]
-        );
-        let introspect = builder().introspect("at");
-        assert_eq!(introspect.headers, vec![("Content-Type", "application/json".to_owned())]);
-        assert_eq!(introspect.body.as_deref(), Some(r#"{"token":"at"}"#));
-        let profile = builder().profile_identity("at");
-        assert_eq!((profile.method, profile.body.as_deref()), ("GET", None));
-        assert_eq!(profile.url, "https://api.example/v1/profile?sections=identity");
-        let names: Vec<_> = profile.headers.iter().map(|(name, _)| *name).collect();
-        assert_eq!(
-            names,
-            [
-                "Content-Type",
-                "X-API-Key",
-                "Authorization",
-                "X-Configure-Session-Id",
-                "X-Configure-Runtime-Scope-Id",
-                "X-Agent"
-            ]
-        );
-        assert_eq!(profile.headers[2].1, "Bearer at");
-        let session = &profile.headers[3].1;
-        assert!(session.starts_with("session_") && session.len() == "session_".len() + 36, "{session}");
-        assert_eq!(&session[8 + 14..8 + 15], "4", "UUID v4");
-        assert_ne!(runtime_id("scope"), runtime_id("scope"));
-        // crypto.randomUUID's shape: 8-4-4-4-12 lower-case hex, v4, RFC 4122 variant.
-        for _ in 0..50 {
-            let id = runtime_id("scope");
-            let uuid = id.strip_prefix("scope_").unwrap();
-            let groups: Vec<&str> = uuid.split('-').collect();
-            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{id}");
-            assert!(
-                groups.concat().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-                "{id}"
-            );
-            assert!(groups[2].starts_with('4') && "89ab".contains(&groups[3][..1]), "{id}");
-        }
-        let patch = builder().add_oauth_redirect_uri("id with/space!*()~'", "https://e/cb");
-        assert_eq!(patch.method, "PATCH");
-        assert_eq!(patch.url, "https://api.example/v1/developer/oauth/clients/id%20with%2Fspace!*()~'");
-        assert_eq!(patch.body.as_deref(), Some(r#"{"add_redirect_uris":["https://e/cb"]}"#));
-        assert_eq!(patch.headers.len(), 2, "no X-Agent, as ensureSsoCallback");
-    }
-
-    #[test]
-    fn redirect_failures_explain_like_the_sdk() {
-        assert_eq!(
-            redirect_failure_reason(401, r#"{"error_description":"expired"}"#, "c"),
-            "Configure rejected the API key (expired). Check CONFIGURE_API_KEY."
-        );
-        assert_eq!(
-            redirect_failure_reason(401, "", "c"),
-            "Configure rejected the API key. Check CONFIGURE_API_KEY."
-        );
-        assert_eq!(redirect_failure_reason(403, r#"{"error":"nope"}"#, "c"), "nope");
-        assert_eq!(
-            redirect_failure_reason(500, "{}", "c"),
-            "Configure returned 500 while registering the SSO callback."
-        );
-        assert_eq!(redirect_failure_reason(422, r#"{"error":{"message":"bad uri"}}"#, "c"), "bad uri");
-    }
-
-    #[test]
-    fn token_and_introspection_answers() {
-        let ok = |body: &str| answer_object(&ApiResponse { status: 200, body: body.into() }).unwrap();
-        let tokens =
-            parse_tokens(&ok(r#"{"access_token":"a","refresh_token":"r","expires_in":60}"#)).unwrap();
-        assert_eq!(
-            tokens,
-            OAuthTokens { access_token: "a".into(), refresh_token: Some("r".into()), expires_in: Some(60) }
-        );
-        assert!(parse_tokens(&ok(r#"{"token_type":"Bearer"}"#)).is_err());
-        assert_eq!(parse_introspection(&ok(r#"{"active":true,"sub":"s"}"#)).sub.as_deref(), Some("s"));
-        assert!(!parse_introspection(&ok(r#"{"active":"true","sub":"s"}"#)).active);
-        assert_eq!(parse_introspection(&ok(r#"{"active":true,"sub":""}"#)).sub, None);
-    }
-
-    #[test]
-    fn structured_errors_map_by_type() {
-        let e = error_from_response(
-            401,
-            r#"{"error":{"type":"authentication_error","code":"bad_key","message":"Bad key"}}"#,
-        );
-        assert_eq!((e.code, e.message.as_str(), e.status), (ErrorCode::AuthRequired, "Bad key", Some(401)));
-        let e = error_from_response(
-            429,
-            r#"{"error":{"type":"rate_limit_error","code":"quota_exceeded","message":"q"}}"#,
-        );
-        assert_eq!(e.code, ErrorCode::PaymentRequired);
-        let e = error_from_response(500, r#"{"error":{"type":"weird","code":"x"}}"#);
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::ServerError, "Request failed"));
-    }
-
-    #[test]
-    fn legacy_errors_map_by_status() {
-        assert_eq!(error_from_response(403, "{}").code, ErrorCode::AuthRequired);
-        assert_eq!(error_from_response(404, "not json").code, ErrorCode::NotFound);
-        assert_eq!(error_from_response(429, r#"{"error":"slow down"}"#).message, "slow down");
-        assert_eq!(error_from_response(503, "<html>").code, ErrorCode::ServerError);
-        assert_eq!(
-            error_from_response(400, r#"{"message":"Tool not connected"}"#).code,
-            ErrorCode::ToolNotConnected
-        );
-        assert_eq!(error_from_response(400, "{}").code, ErrorCode::InvalidInput);
-    }
-
-    #[test]
-    fn answers_parse_like_the_sdk() {
-        let ok = |body: &str| answer_object(&ApiResponse { status: 200, body: body.into() }).unwrap();
-        let v = parse_validation(&ok(r#"{"valid":"true","user_id":" u1 ","token_use":"agent","agent":"a"}"#));
-        assert!(!v.valid, "only exactly true is valid");
-        assert_eq!(v.user_id.as_deref(), Some("u1"));
-        assert_eq!(v.token_use.as_deref(), Some("agent"));
-        assert_eq!(
-            parse_validation(&ok(r#"{"valid":true,"tokenUse":"access"}"#)).token_use.as_deref(),
-            Some("access")
-        );
-        assert_eq!(parse_validation(&ok(r#"{"valid":true,"tokenUse":null}"#)).token_use, None);
-        assert_eq!(parse_validation(&ok(r#"{"valid":true,"token_use":5}"#)).token_use.as_deref(), Some("5"));
-        let exchanged =
-            parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":false,"token_use":"x"}"#));
-        assert_eq!(exchanged.as_ref().map(|e| (e.approved, e.token_use.as_deref())), Ok((false, Some("x"))));
-        assert_eq!(
-            parse_exchange(&ok(r#"{"token":"t","userId":"u"}"#)).unwrap_err().message,
-            "Sign-in exchange response was missing token, userId, or agent"
-        );
-        assert!(
-            parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":null}"#))
-                .unwrap()
-                .approved
-        );
-        let r = parse_recognition(&ok(r#"{"approved":true,"agent_token":"t","display_name":"D"}"#), 3);
-        assert_eq!(
-            (r.token.as_deref(), r.display_name.as_deref(), r.phone_candidate_count),
-            (Some("t"), Some("D"), Some(3.0))
-        );
-        for bad in ["", "null", "[1]", "{", "\"x\""] {
-            let err = answer_object(&ApiResponse { status: 200, body: bad.into() }).unwrap_err();
-            assert_eq!(err.code, ErrorCode::NetworkError, "{bad}");
-        }
-    }
-
-    #[test]
-    fn transport_failures_map_to_timeout_and_network() {
-        assert_eq!(error_from_transport(&TransportError::Timeout).code, ErrorCode::Timeout);
-        assert_eq!(
-            error_from_transport(&TransportError::Network("refused".into())).code,
-            ErrorCode::NetworkError
-        );
-    }
-}
+mod tests;

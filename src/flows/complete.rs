@@ -175,7 +175,7 @@ pub(crate) async fn close_journey<S: Store>(
 ) {
     let keys = std::iter::once(journey_key.to_owned()).chain(pending_of.map(pending_key));
     for key in keys.filter(|k| !k.is_empty()) {
-        if let Err(error) = store.delete(&key).await {
+        if let Err(error) = store.delete_after_answer(&key).await {
             log.warn(&format!("{key} finished but not deleted: {error}"));
         }
     }

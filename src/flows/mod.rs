@@ -12,6 +12,8 @@ pub mod web;
 
 use crate::error::EdgeError;
 use crate::http::body::required_string;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{Map, Value};
 
 /// The longest subject the agent API takes.
@@ -25,7 +27,7 @@ pub const OAUTH_SUBJECT_PREFIX: &str = "configure:";
 pub fn random_id() -> Result<String, EdgeError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| EdgeError::Internal { detail: "no randomness".to_owned() })?;
-    Ok(crate::b64::encode_url(bytes))
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Six random decimal digits (uniform: rejection sampling, no modulo bias).

@@ -22,8 +22,7 @@
 use crate::api::{ConfigureApi, OAuthClient, TokenRequest, NOT_A_SECRET_KEY};
 use crate::clock::iso8601;
 use crate::error::EdgeError;
-use crate::http_url::HttpUrl;
-use crate::json_fields::Fields;
+use crate::http::strict_url::StrictUrl;
 use crate::log::Log;
 use crate::sdk::configure_error::{ConfigureError, ErrorCode};
 use crate::sdk::redirect::{check_parts, UrlParts};
@@ -34,7 +33,10 @@ use crate::settings::Secret;
 use crate::storage::records::{setup_key, LinkSource, RECORD_VERSION};
 use crate::storage::store::Store;
 use crate::VERSION;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use futures_util::future::join;
+use serde::{Deserialize, Serialize};
 
 use super::links::{store_link, NewLink};
 use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
@@ -63,50 +65,40 @@ pub fn oauth_subject(sub: &str) -> String {
     format!("{OAUTH_SUBJECT_PREFIX}{sub}")
 }
 
-/// A login in progress, as the login cookie carries it (sealed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A login in progress, as the login cookie carries it (sealed JSON).
+/// Fields in the order of their JSON names, as the cookie has always been
+/// written (`returnAfter` null when there is none); read back with unknown
+/// fields ignored, `returnAfter` missing or null, the others required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginCookie {
-    pub state: String,
-    pub verifier: String,
-    /// Allowlisted when the login started; checked again at the end.
-    pub return_after: Option<String>,
     /// Milliseconds since the epoch.
     pub expires_at: u64,
     /// This login registered the redirect URI with Configure: the callback
     /// remembers it once the login has earned a KV write.
     pub registered: bool,
+    /// Allowlisted when the login started; checked again at the end.
+    #[serde(default)]
+    pub return_after: Option<String>,
+    pub state: String,
+    pub verifier: String,
 }
 
 impl LoginCookie {
     fn seal(&self, keyring: &Keyring) -> Result<String, EdgeError> {
-        let payload = serde_json::json!({
-            "state": self.state,
-            "verifier": self.verifier,
-            "returnAfter": self.return_after,
-            "expiresAt": self.expires_at,
-            "registered": self.registered,
-        });
         let keys = keyring.derived(LOGIN_COOKIE_PURPOSE);
-        Ok(keys.seal(&serde_json::to_vec(&payload)?, LOGIN_COOKIE_CONTEXT)?)
+        Ok(keys.seal(&serde_json::to_vec(self)?, LOGIN_COOKIE_CONTEXT)?)
     }
 
     fn open(keyring: &Keyring, value: &str) -> Option<LoginCookie> {
         let bytes = keyring.derived(LOGIN_COOKIE_PURPOSE).open(value, LOGIN_COOKIE_CONTEXT).ok()?;
-        let payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        let fields = Fields::of(&payload)?;
-        Some(LoginCookie {
-            state: fields.text("state")?,
-            verifier: fields.text("verifier")?,
-            return_after: fields.optional_text("returnAfter")?,
-            expires_at: fields.number("expiresAt")?,
-            registered: fields.flag("registered")?,
-        })
+        serde_json::from_slice(&bytes).ok()
     }
 }
 
 /// RFC 7636 S256: `base64url(sha256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    crate::b64::encode_url(crate::sealing::crypto::sha256(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(crate::sealing::crypto::sha256(verifier.as_bytes()))
 }
 
 /// What `GET /auth/configure/login` answers: where to send the browser and
@@ -374,9 +366,9 @@ async fn register_oauth_redirect<A: ConfigureApi>(
     if !api_key.expose().starts_with("sk_") {
         return Err(refuse(ErrorCode::AccessDenied, NOT_A_SECRET_KEY.to_owned()));
     }
-    let parsed = HttpUrl::parse(uri)
-        .ok_or_else(|| refuse(ErrorCode::InvalidInput, format!("\"{uri}\" is not a valid URL")))?;
-    check_parts(uri, &UrlParts::of_http_url(&parsed))
+    let parsed = StrictUrl::parse(uri)
+        .map_err(|_| refuse(ErrorCode::InvalidInput, format!("\"{uri}\" is not a valid URL")))?;
+    check_parts(uri, &UrlParts::of(parsed.url()))
         .map_err(|e| refuse(ErrorCode::InvalidInput, e.message()))?;
     let answer = api.add_oauth_redirect_uri(client_id, uri).await.map_err(RegistrationError::Configure)?;
     Ok(if answer.changed {
@@ -440,6 +432,55 @@ mod tests {
         let elsewhere = ring.derived(LOGIN_COOKIE_PURPOSE).seal(&payload, "state:x").unwrap();
         assert_eq!(LoginCookie::open(&ring, &elsewhere), None);
         assert_eq!(LoginCookie::open(&ring, "k1.AAAA"), None);
+    }
+
+    #[test]
+    fn the_login_cookie_payload_is_unchanged_and_read_by_the_same_rules() {
+        let ring = Keyring::parse("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").unwrap();
+        let keys = ring.derived(LOGIN_COOKIE_PURPOSE);
+        let payload_of = |sealed: &str| keys.open(sealed, LOGIN_COOKIE_CONTEXT).unwrap();
+        for return_after in [Some("https://app.example/x".to_owned()), None] {
+            let login = LoginCookie {
+                state: "s".into(),
+                verifier: "v".into(),
+                return_after: return_after.clone(),
+                expires_at: 5,
+                registered: false,
+            };
+            // The bytes the cookie was sealed over when it was written with `json!`.
+            let before = serde_json::json!({
+                "state": "s",
+                "verifier": "v",
+                "returnAfter": return_after,
+                "expiresAt": 5,
+                "registered": false,
+            });
+            assert_eq!(payload_of(&login.seal(&ring).unwrap()), serde_json::to_vec(&before).unwrap());
+        }
+        let open =
+            |json: &str| LoginCookie::open(&ring, &keys.seal(json.as_bytes(), LOGIN_COOKIE_CONTEXT).unwrap());
+        let bare = LoginCookie {
+            state: "s".into(),
+            verifier: "v".into(),
+            return_after: None,
+            expires_at: 5,
+            registered: true,
+        };
+        for ok in [
+            r#"{"state":"s","verifier":"v","expiresAt":5,"registered":true}"#,
+            r#"{"state":"s","verifier":"v","returnAfter":null,"expiresAt":5,"registered":true,"x":1}"#,
+        ] {
+            assert_eq!(open(ok), Some(bare.clone()), "{ok}");
+        }
+        for bad in [
+            r#"{"state":"s","verifier":"v","expiresAt":5}"#,
+            r#"{"state":"s","verifier":"v","expiresAt":5,"registered":1}"#,
+            r#"{"state":"s","verifier":"v","expiresAt":"5","registered":true}"#,
+            r#"{"state":"s","verifier":"v","returnAfter":1,"expiresAt":5,"registered":true}"#,
+            r#"{"state":null,"verifier":"v","expiresAt":5,"registered":true}"#,
+        ] {
+            assert_eq!(open(bad), None, "{bad}");
+        }
     }
 
     #[test]

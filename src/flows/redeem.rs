@@ -66,7 +66,7 @@ pub async fn redeem<S: Store>(
     }
     let link = NewLink::agent_token(&subject, &token, &user_id, agent, LinkSource::Callback);
     store_link(store, keyring, link, now_ms).await?;
-    if let Err(error) = store.delete(&key).await {
+    if let Err(error) = store.delete_after_answer(&key).await {
         log.warn(&format!("redeem code {key} used but not deleted: {error}"));
     }
     Ok(Redeemed { subject, user_id, linked: true, source: LinkSource::Callback })

@@ -22,7 +22,7 @@ use crate::api::{approved_agent_token, ConfigureApi};
 use crate::clock::iso8601;
 use crate::error::EdgeError;
 use crate::http::body::required_string;
-use crate::http_url::HttpUrl;
+use crate::http::strict_url::StrictUrl;
 use crate::log::Log;
 use crate::sdk::agent::AgentHandle;
 use crate::sdk::configure_error::ConfigureError;
@@ -99,13 +99,12 @@ pub fn check_return_after(value: &str, allowed: &[String]) -> Result<String, Edg
             "returnAfter must be a URL on an origin in ALLOWED_RETURN_ORIGINS",
         )
     };
-    let url = HttpUrl::parse(value)
-        .filter(|url| {
-            !url.has_credentials() && !rewritten_path(url.rest()) && !carries_redeem_code(url.rest())
-        })
+    let url = StrictUrl::parse(value)
+        .ok()
+        .filter(|url| !rewritten_path(url.rest()) && !carries_redeem_code(url.rest()))
         .ok_or_else(refuse)?;
     if allowed.contains(&url.origin()) {
-        Ok(url.href())
+        Ok(url.href().to_owned())
     } else {
         Err(refuse())
     }
@@ -362,7 +361,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
             .return_after
             .as_deref()
             .and_then(|r| check_return_after(r, &self.config.allowed_return_origins).ok())
-            .and_then(|r| HttpUrl::parse(&r));
+            .and_then(|r| StrictUrl::parse(&r).ok());
         let Some(return_after) = return_after else {
             self.log.warn("returnAfter missing or no longer allowlisted; the sign-in was stopped");
             if let Err(error) = self.store.delete(&key).await {
@@ -412,7 +411,7 @@ impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
         });
         let ttl_ms = self.config.redeem_ttl_seconds * 1000;
         put_item(self.store, self.keyring, &redeem_key(&redeem_code), &payload, ttl_ms, self.now_ms).await?;
-        if let Err(error) = self.store.delete(&key).await {
+        if let Err(error) = self.store.delete_after_answer(&key).await {
             self.log.warn(&format!("state {key} used but not deleted: {error}"));
         }
         Ok(return_after.with_query_pair(&format!("{REDEEM_CODE_PARAM}={redeem_code}")))

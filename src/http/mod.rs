@@ -9,6 +9,7 @@ pub mod cors;
 pub mod pages;
 pub mod ratelimit;
 pub mod routes;
+pub mod strict_url;
 
 use serde::Serialize;
 
@@ -95,7 +96,7 @@ impl HttpRequest {
         // characters in the path or query cannot blank it.
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let scheme_len = url.len() - rest.len();
-        let origin = crate::http_url::HttpUrl::parse(&url[..scheme_len + authority_end])
+        let origin = strict_url::StrictUrl::parse(&url[..scheme_len + authority_end])
             .map(|u| u.origin())
             .unwrap_or_default();
         Some(HttpRequest {

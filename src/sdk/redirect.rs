@@ -2,7 +2,6 @@
 //! callback must be an exact https URL, http only on localhost).
 
 use crate::sdk::js_text;
-#[cfg(not(target_arch = "wasm32"))]
 use url::Url;
 
 /// The SDK's default SSO callback path under the app URL.
@@ -66,8 +65,9 @@ pub fn candidate(input: &SsoRedirectInput) -> Option<String> {
 }
 
 /// The parts of a parsed URL the rules look at, as WHATWG URL getters
-/// give them. Filled from the `url` crate natively and from the runtime's
-/// `URL` in the npm build, so each agrees with the SDK where it runs.
+/// give them. Filled from the `url` crate in the Worker and natively, and
+/// from the runtime's `URL` in the npm build, so each agrees with the SDK
+/// where it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlParts {
     /// `protocol`, with its colon: `"https:"`.
@@ -79,19 +79,6 @@ pub struct UrlParts {
     pub has_credentials: bool,
 }
 
-impl UrlParts {
-    /// The parts of a URL the Worker's strict parser accepted.
-    pub fn of_http_url(url: &crate::http_url::HttpUrl) -> UrlParts {
-        UrlParts {
-            protocol: format!("{}:", url.scheme()),
-            hostname: url.host().to_owned(),
-            has_fragment: url.rest().split_once('#').is_some_and(|(_, f)| !f.is_empty()),
-            has_credentials: url.has_credentials(),
-        }
-    }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
 impl UrlParts {
     pub fn of(url: &Url) -> UrlParts {
         UrlParts {

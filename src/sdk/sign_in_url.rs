@@ -2,7 +2,7 @@
 //! `auth.signInUrl(options)` builds them: the agent in the path, the
 //! parameters in a fixed order, application/x-www-form-urlencoded values.
 
-use crate::http_url::HttpUrl;
+use crate::http::strict_url::StrictUrl;
 use crate::sdk::agent::AgentHandle;
 use crate::sdk::configure_error::ConfigureError;
 use crate::sdk::js_text;
@@ -63,9 +63,9 @@ pub fn join_connectors<S: AsRef<str>>(items: &[S]) -> Option<String> {
 /// npm build parses arbitrary origins with the runtime's own URL instead.
 pub fn parse_origin(origin: Option<&str>) -> Result<String, ConfigureError> {
     let origin = origin.unwrap_or(DEFAULT_SIGN_IN_ORIGIN);
-    match HttpUrl::parse(origin) {
-        Some(url) if !url.has_credentials() => Ok(url.origin()),
-        _ => Err(ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE)),
+    match StrictUrl::parse(origin) {
+        Ok(url) => Ok(url.origin()),
+        Err(_) => Err(ConfigureError::invalid_input(ORIGIN_NOT_ABSOLUTE)),
     }
 }
 

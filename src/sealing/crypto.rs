@@ -1,24 +1,21 @@
 //! The four primitives the Worker uses: SHA-256 (KV keys, PKCE, bearer
 //! comparison), HMAC-SHA256 (the session cookie) and AES-256-GCM sealing
-//! and opening (secrets at rest, seal.rs).
+//! and opening (secrets at rest, seal.rs), all synchronous.
 //!
-//! Two backends with one interface, all synchronous:
-//! - the Worker (wasm32 with the `worker` feature): the runtime's own
-//!   `node:crypto` (BoringSSL in workerd, `nodejs_compat`), so the wasm
-//!   carries no cipher or hash code (about 10 KB gzip less) and sealing runs
-//!   natively;
-//! - everywhere else (native tests, fuzzing, the npm build): the RustCrypto
-//!   crates.
-//!
-//! Both are standard AES-256-GCM (96-bit nonce, 128-bit tag appended to the
-//! ciphertext) and HMAC/SHA-256, so values sealed by one open in the other;
-//! the e2e tests run the Worker backend under workerd, the unit tests below
-//! the RustCrypto one against published test vectors.
+//! One implementation on every target, the RustCrypto crates (`sha2`,
+//! `hmac`, `aes-gcm`): the Worker, the npm build, native tests and fuzzing
+//! run the same code, with no hand-made JS boundary to keep in step and no
+//! `nodejs_compat` needed for crypto. Standard AES-256-GCM (96-bit nonce,
+//! 128-bit tag appended to the ciphertext) and HMAC/SHA-256, held to
+//! published test vectors below.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::Aes256Gcm;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 /// Sealed output: `ciphertext ‖ tag`.
 pub const TAG_LEN: usize = 16;
-
-pub use backend::{aes256gcm_open, aes256gcm_seal, hmac_sha256, sha256};
 
 /// Equality of two secrets (bearer secrets, states, subjects, words) in
 /// constant time, over SHA-256 digests so that the length does not leak
@@ -28,110 +25,32 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     sha256(a.as_bytes())[..].ct_eq(&sha256(b.as_bytes())[..]).into()
 }
 
-#[cfg(not(all(target_arch = "wasm32", feature = "worker")))]
-mod backend {
-    use aes_gcm::aead::{Aead, KeyInit, Payload};
-    use aes_gcm::Aes256Gcm;
-    use hmac::{Hmac, Mac};
-    use sha2::{Digest, Sha256};
-
-    pub fn sha256(data: &[u8]) -> [u8; 32] {
-        Sha256::digest(data).into()
-    }
-
-    pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-        // HMAC takes keys of any length.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
-        mac.update(data);
-        mac.finalize().into_bytes().into()
-    }
-
-    pub fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
-        Aes256Gcm::new(key.into()).encrypt(nonce.into(), Payload { msg: plaintext, aad }).ok()
-    }
-
-    pub fn aes256gcm_open(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-        Aes256Gcm::new(key.into()).decrypt(nonce.into(), Payload { msg: sealed, aad }).ok()
-    }
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
 }
 
-#[cfg(all(target_arch = "wasm32", feature = "worker"))]
-mod backend {
-    use super::TAG_LEN;
-    use wasm_bindgen::prelude::*;
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
 
-    // Byte slices cross as views of the wasm memory; node:crypto copies
-    // them before returning, and nothing here allocates in between.
-    #[wasm_bindgen(module = "node:crypto")]
-    extern "C" {
-        type Hash;
-        #[wasm_bindgen(js_name = createHash)]
-        fn create_hash(algorithm: &str) -> Hash;
-        #[wasm_bindgen(js_name = createHmac)]
-        fn create_hmac(algorithm: &str, key: &[u8]) -> Hash;
-        #[wasm_bindgen(method)]
-        fn update(this: &Hash, data: &[u8]) -> Hash;
-        #[wasm_bindgen(method)]
-        fn digest(this: &Hash) -> Vec<u8>;
+/// `ciphertext ‖ tag` of `plaintext` under `key` and `nonce`, `aad` authenticated.
+pub fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
+    Aes256Gcm::new(key.into()).encrypt(nonce.into(), Payload { msg: plaintext, aad }).ok()
+}
 
-        type Cipher;
-        #[wasm_bindgen(catch, js_name = createCipheriv)]
-        fn create_cipheriv(algorithm: &str, key: &[u8], iv: &[u8]) -> Result<Cipher, JsValue>;
-        #[wasm_bindgen(catch, js_name = createDecipheriv)]
-        fn create_decipheriv(algorithm: &str, key: &[u8], iv: &[u8]) -> Result<Cipher, JsValue>;
-        #[wasm_bindgen(method, catch, js_name = setAAD)]
-        fn set_aad(this: &Cipher, aad: &[u8]) -> Result<JsValue, JsValue>;
-        #[wasm_bindgen(method, catch, js_name = setAuthTag)]
-        fn set_auth_tag(this: &Cipher, tag: &[u8]) -> Result<JsValue, JsValue>;
-        #[wasm_bindgen(method, catch, js_name = update)]
-        fn cipher_update(this: &Cipher, data: &[u8]) -> Result<Vec<u8>, JsValue>;
-        /// Throws when the tag does not verify.
-        #[wasm_bindgen(method, catch, js_name = final)]
-        fn finish(this: &Cipher) -> Result<Vec<u8>, JsValue>;
-        #[wasm_bindgen(method, catch, js_name = getAuthTag)]
-        fn auth_tag(this: &Cipher) -> Result<Vec<u8>, JsValue>;
-    }
-
-    fn array32(bytes: Vec<u8>) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        // SHA-256 and HMAC-SHA256 digests are always 32 bytes.
-        out.copy_from_slice(&bytes[..32]);
-        out
-    }
-
-    pub fn sha256(data: &[u8]) -> [u8; 32] {
-        array32(create_hash("sha256").update(data).digest())
-    }
-
-    pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-        array32(create_hmac("sha256", key).update(data).digest())
-    }
-
-    pub fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
-        let cipher = create_cipheriv("aes-256-gcm", key, nonce).ok()?;
-        cipher.set_aad(aad).ok()?;
-        let mut sealed = cipher.cipher_update(plaintext).ok()?;
-        sealed.extend(cipher.finish().ok()?);
-        sealed.extend(cipher.auth_tag().ok()?);
-        Some(sealed)
-    }
-
-    pub fn aes256gcm_open(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-        let (ciphertext, tag) = sealed.split_at(sealed.len().checked_sub(TAG_LEN)?);
-        let decipher = create_decipheriv("aes-256-gcm", key, nonce).ok()?;
-        decipher.set_aad(aad).ok()?;
-        decipher.set_auth_tag(tag).ok()?;
-        let mut plaintext = decipher.cipher_update(ciphertext).ok()?;
-        plaintext.extend(decipher.finish().ok()?);
-        Some(plaintext)
-    }
+/// The plaintext of `sealed` (`ciphertext ‖ tag`); None unless the tag verifies.
+pub fn aes256gcm_open(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    Aes256Gcm::new(key.into()).decrypt(nonce.into(), Payload { msg: sealed, aad }).ok()
 }
 
 #[cfg(test)]
 mod tests {
 
-    //! Published vectors, so both backends are held to the same answers
-    //! (this module runs natively and, with the worker feature, in Node).
+    //! Published vectors (this module runs natively and, under
+    //! `cargo test --target wasm32-unknown-unknown`, in wasm).
     use super::*;
 
     fn hex(bytes: &[u8]) -> String {
@@ -142,8 +61,8 @@ mod tests {
         (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
     }
 
-    #[cfg_attr(all(target_arch = "wasm32", feature = "worker"), wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(all(target_arch = "wasm32", feature = "worker")), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn sha256_and_hmac_match_the_standard_vectors() {
         // FIPS 180-2 "abc"; RFC 4231 test case 2.
         assert_eq!(hex(&sha256(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -153,8 +72,8 @@ mod tests {
         );
     }
 
-    #[cfg_attr(all(target_arch = "wasm32", feature = "worker"), wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(all(target_arch = "wasm32", feature = "worker")), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn aes256gcm_matches_the_standard_vector_and_refuses_tampering() {
         // NIST GCM test case 16 (AES-256, 96-bit IV, with AAD).
         let key: [u8; 32] =

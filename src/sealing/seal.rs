@@ -6,8 +6,9 @@
 //! Keyring setting: `id:base64key[,id:base64key...]`, 32-byte keys; the
 //! first key seals new writes, every key opens.
 
-use crate::b64::{decode_any, decode_url, encode_url};
 use crate::sealing::crypto::{aes256gcm_open, aes256gcm_seal, TAG_LEN};
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::Engine;
 use std::fmt;
 
 const NONCE_LEN: usize = 12;
@@ -92,13 +93,23 @@ pub fn parse_key_list(setting: &str) -> Result<Vec<(String, Vec<u8>)>, KeyringEr
         if keys.iter().any(|(known, _)| known == id) {
             return Err(KeyringError::DuplicateId { index });
         }
-        let bytes = decode_any(key).filter(|b| b.len() == 32).ok_or(KeyringError::BadKey { index })?;
+        let bytes = decode_key(key).filter(|b| b.len() == 32).ok_or(KeyringError::BadKey { index })?;
         keys.push((id.to_owned(), bytes));
     }
     if keys.is_empty() {
         return Err(KeyringError::Empty);
     }
     Ok(keys)
+}
+
+/// A key as key settings may hold it, whichever tool made it: either
+/// alphabet (not mixed), with or without trailing `=`. Strict otherwise:
+/// the crate's `NO_PAD` engines refuse `=`, whitespace and any character
+/// outside the alphabet, and (`decode_allow_trailing_bits` false) non-zero
+/// unused bits in the last character, so each key has one encoding.
+fn decode_key(text: &str) -> Option<Vec<u8>> {
+    let unpadded = text.trim_end_matches('=');
+    URL_SAFE_NO_PAD.decode(unpadded).or_else(|_| STANDARD_NO_PAD.decode(unpadded)).ok()
 }
 
 fn valid_id(id: &str) -> bool {
@@ -150,13 +161,13 @@ impl Keyring {
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&sealed);
-        Ok(format!("{}.{}", key.id, encode_url(blob)))
+        Ok(format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(blob)))
     }
 
     /// Opens a value sealed by any key of the ring, bound to `context`.
     pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, OpenError> {
         let (id, body) = sealed.split_once('.').ok_or(OpenError::Malformed)?;
-        let blob = decode_url(body).ok_or(OpenError::Malformed)?;
+        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| OpenError::Malformed)?;
         if blob.len() < NONCE_LEN + TAG_LEN {
             return Err(OpenError::Malformed);
         }
@@ -182,8 +193,7 @@ pub enum SealError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     fn key(byte: u8) -> String {
         STANDARD.encode([byte; 32])
@@ -238,6 +248,47 @@ mod tests {
         assert!(matches!(ring.open(&tampered, "c"), Err(OpenError::Forged | OpenError::Malformed)));
         for junk in ["", "k1", "k1.", "k1.@@@", "k1.AAAA", "nodot"] {
             assert!(ring.open(junk, "c").is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn keys_decode_in_either_alphabet_and_strictly() {
+        // RFC 4648 vectors, padded, unpadded and over-padded (trailing `=` are dropped).
+        for (plain, padded) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(decode_key(padded).as_deref(), Some(plain.as_bytes()), "{padded}");
+            let unpadded = padded.trim_end_matches('=');
+            assert_eq!(decode_key(unpadded).as_deref(), Some(plain.as_bytes()), "{unpadded}");
+            assert_eq!(decode_key(&format!("{unpadded}====")).as_deref(), Some(plain.as_bytes()));
+        }
+        assert_eq!(decode_key("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(decode_key("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+        // Mixed alphabets, a stray bit in the last character ("Zh" would be
+        // "f"), a lone character, whitespace or padding inside.
+        for bad in ["-+8", "+_8", "Zh==", "Zh", "Z", "Zm 9v", "Zm9v\n", "Zg==Zg", "Zm9=v"] {
+            assert_eq!(decode_key(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sealed_values_are_strict_unpadded_base64url() {
+        const URL_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let ring = Keyring::parse(&format!("k1:{}", key(1))).unwrap();
+        // Nonce, 1 byte, tag: 29 bytes, 39 characters, the last with 2 unused bits.
+        let sealed = ring.seal(b"a", "c").unwrap();
+        let body = sealed.strip_prefix("k1.").unwrap();
+        assert_eq!(body.len(), 39);
+        assert_eq!(ring.open(&sealed, "c").unwrap(), b"a");
+        let last = URL_ALPHABET.iter().position(|&c| c == body.as_bytes()[38]).unwrap();
+        let stray_bit = URL_ALPHABET[last ^ 1] as char;
+        for bad in [
+            format!("{sealed}="),
+            format!("{sealed} "),
+            format!("k1.+{}", &body[1..]),
+            format!("k1.{}{stray_bit}", &body[..38]),
+        ] {
+            assert_eq!(ring.open(&bad, "c"), Err(OpenError::Malformed), "{bad}");
         }
     }
 

@@ -11,11 +11,11 @@
 //! copied cookie stays valid until it expires (kept short by
 //! `CONFIGURE_EDGE_SESSION_TTL_SECONDS`).
 
-use crate::b64::{decode_url, encode_url};
-use crate::json_fields::Fields;
 use crate::sealing::crypto::hmac_sha256;
 use crate::sealing::seal::{parse_key_list, KeyringError};
-use serde::Serialize;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use subtle::ConstantTimeEq;
 
@@ -29,7 +29,9 @@ const FORMAT: &str = "v1";
 const MAX_FIELD_CHARS: usize = 256;
 
 /// The signed-in user, shaped as the SDK's `mapProfileToUser` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Read back from the cookie: unknown fields ignored, `email` may be
+/// missing or null, every other field required with its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionUser {
     pub id: String,
@@ -61,30 +63,11 @@ impl SessionUser {
 
 /// A session: the user, and when it was issued and expires (seconds since
 /// the epoch).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EdgeSession {
     pub user: SessionUser,
     pub iat: u64,
     pub exp: u64,
-}
-
-impl EdgeSession {
-    /// The session in a verified payload (json_fields.rs: why not serde's derive).
-    fn from_json(payload: &[u8]) -> Option<EdgeSession> {
-        let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
-        let fields = Fields::of(&value)?;
-        let user = fields.object("user")?;
-        Some(EdgeSession {
-            user: SessionUser {
-                id: user.text("id")?,
-                name: user.text("name")?,
-                email: user.optional_text("email")?,
-                email_verified: user.flag("emailVerified")?,
-            },
-            iat: fields.number("iat")?,
-            exp: fields.number("exp")?,
-        })
-    }
 }
 
 /// The HMAC keys of the session cookie. `Debug` shows the ids only.
@@ -108,9 +91,9 @@ impl SessionKeys {
     /// The cookie value of `session`, signed with the first key.
     pub fn sign(&self, session: &EdgeSession) -> String {
         let (id, key) = &self.keys[0];
-        let payload = encode_url(serde_json::to_vec(session).unwrap_or_default());
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(session).unwrap_or_default());
         let signed = format!("{FORMAT}.{id}.{payload}");
-        let tag = encode_url(hmac_sha256(key, signed.as_bytes()));
+        let tag = URL_SAFE_NO_PAD.encode(hmac_sha256(key, signed.as_bytes()));
         format!("{signed}.{tag}")
     }
 
@@ -124,12 +107,12 @@ impl SessionKeys {
             return None;
         }
         let (_, key) = self.keys.iter().find(|(known, _)| known == id)?;
-        let tag = decode_url(tag)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         // Compared in constant time.
         if !bool::from(hmac_sha256(key, signed.as_bytes())[..].ct_eq(&tag[..])) {
             return None;
         }
-        let session = EdgeSession::from_json(&decode_url(payload)?)?;
+        let session: EdgeSession = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
         (now_seconds < session.exp).then_some(session)
     }
 }
@@ -137,8 +120,7 @@ impl SessionKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     fn keys(setting: &str) -> SessionKeys {
         SessionKeys::parse(setting).unwrap()
@@ -199,6 +181,54 @@ mod tests {
         }
         let other = keys(&format!("s1:{}", key(2)));
         assert_eq!(other.verify(&value, 150), None, "same id, another key");
+    }
+
+    /// A cookie value over `payload` as given, signed with key `s1` = `key(1)`.
+    fn signed_raw(payload: &str) -> String {
+        let signed = format!("v1.s1.{}", URL_SAFE_NO_PAD.encode(payload));
+        let tag = URL_SAFE_NO_PAD.encode(hmac_sha256(&[1; 32], signed.as_bytes()));
+        format!("{signed}.{tag}")
+    }
+
+    #[test]
+    fn payload_json_is_pinned_and_read_by_the_same_rules() {
+        let ring = keys(&format!("s1:{}", key(1)));
+        let value = ring.sign(&session(200));
+        let payload = value.split('.').nth(2).unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(payload).unwrap(),
+            br#"{"user":{"id":"sub_1","name":"Pat","email":"pat@example.com","emailVerified":true},"iat":100,"exp":200}"#
+        );
+        assert_eq!(
+            value,
+            signed_raw(std::str::from_utf8(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap())
+        );
+        let user = r#""id":"s","name":"N","emailVerified":false"#;
+        let bare = EdgeSession {
+            user: SessionUser { id: "s".into(), name: "N".into(), email: None, email_verified: false },
+            iat: 1,
+            exp: 200,
+        };
+        // Unknown fields are ignored; `email` may be missing or null.
+        for ok in [
+            format!(r#"{{"user":{{{user}}},"iat":1,"exp":200}}"#),
+            format!(r#"{{"user":{{{user},"email":null,"extra":[1]}},"iat":1,"exp":200,"more":{{}}}}"#),
+        ] {
+            assert_eq!(ring.verify(&signed_raw(&ok), 150), Some(bare.clone()), "{ok}");
+        }
+        // A missing or mistyped field rejects the whole session.
+        for bad in [
+            format!(r#"{{"user":{{{user}}},"iat":1}}"#),
+            format!(r#"{{"user":{{{user}}},"iat":1,"exp":200.5}}"#),
+            format!(r#"{{"user":{{{user}}},"iat":-1,"exp":200}}"#),
+            format!(r#"{{"user":{{{user},"email":7}},"iat":1,"exp":200}}"#),
+            r#"{"user":{"id":"s","name":"N","emailVerified":"no"},"iat":1,"exp":200}"#.to_owned(),
+            r#"{"user":{"id":"s","emailVerified":false},"iat":1,"exp":200}"#.to_owned(),
+            r#"{"user":null,"iat":1,"exp":200}"#.to_owned(),
+            "[]".to_owned(),
+        ] {
+            assert_eq!(ring.verify(&signed_raw(&bad), 150), None, "{bad}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! shape, or a problem that names the setting (never its value).
 
 use crate::error::EdgeError;
-use crate::http_url::HttpUrl;
+use crate::http::strict_url::{StrictUrl, StrictUrlError};
 use crate::sdk::agent::AgentHandle;
 use crate::sealing::seal::Keyring;
 use crate::sealing::session::SessionKeys;
@@ -85,16 +85,15 @@ const NOT_SECURE: &str = "must be https (http only on localhost, 127.0.0.1 or [:
 /// `scheme://host[:port]` of an https URL (http on loopback) with no path,
 /// query, fragment or credentials; the normalized origin.
 pub fn parse_origin(value: &str) -> Result<String, String> {
-    let url = HttpUrl::parse(value)
-        .ok_or_else(|| "must be an http(s) origin of ASCII letters, digits, '-' and '.'".to_owned())?;
+    let url = StrictUrl::parse(value).map_err(|error| match error {
+        StrictUrlError::Credentials => "must not contain credentials".to_owned(),
+        _ => "must be an http(s) origin of ASCII letters, digits, '-' and '.'".to_owned(),
+    })?;
     if !url.is_secure_or_loopback() {
         return Err(NOT_SECURE.to_owned());
     }
     if url.rest() != "/" {
         return Err("must be an origin (no path, query or fragment)".to_owned());
-    }
-    if url.has_credentials() {
-        return Err("must not contain credentials".to_owned());
     }
     Ok(url.origin())
 }
@@ -134,14 +133,12 @@ impl Config {
 
         let base_url = match text(source, "CONFIGURE_BASE_URL") {
             None => DEFAULT_BASE_URL.to_owned(),
-            Some(value) => match HttpUrl::parse(&value) {
-                Some(url) if !url.is_secure_or_loopback() => {
+            Some(value) => match StrictUrl::parse(&value) {
+                Ok(url) if !url.is_secure_or_loopback() => {
                     invalid("CONFIGURE_BASE_URL", NOT_SECURE.to_owned());
                     DEFAULT_BASE_URL.to_owned()
                 }
-                Some(url) if !url.rest().contains(['?', '#']) && !url.has_credentials() => {
-                    url.href().trim_end_matches('/').to_owned()
-                }
+                Ok(url) if !url.rest().contains(['?', '#']) => url.href().trim_end_matches('/').to_owned(),
                 _ => {
                     invalid("CONFIGURE_BASE_URL", "must be an http(s) URL without a query".to_owned());
                     DEFAULT_BASE_URL.to_owned()
@@ -223,7 +220,7 @@ impl Config {
         // As the SDK's provider config: any http(s) URL, reduced to its origin.
         let mut origin_of = |setting: &'static str, default: &str| match text(source, setting) {
             None => default.to_owned(),
-            Some(value) => match HttpUrl::parse(&value).filter(|url| !url.has_credentials()) {
+            Some(value) => match StrictUrl::parse(&value).ok() {
                 Some(url) if url.is_secure_or_loopback() => url.origin(),
                 Some(_) => {
                     invalid(setting, NOT_SECURE.to_owned());

@@ -22,8 +22,11 @@
 //! its state, PKCE verifier and returnAfter travel sealed in the login cookie
 //! (flows/oauth.rs).
 
-use crate::json_fields::Fields;
-use serde::Serialize;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// The record version this code writes and reads (links: `LINK_VERSION`).
 pub const RECORD_VERSION: u32 = 1;
@@ -34,7 +37,7 @@ pub const RECORD_VERSION: u32 = 1;
 pub const LINK_VERSION: u32 = 2;
 
 fn hashed(prefix: &str, value: &str) -> String {
-    format!("{prefix}:{}", crate::b64::encode_url(crate::sealing::crypto::sha256(value.as_bytes())))
+    format!("{prefix}:{}", URL_SAFE_NO_PAD.encode(crate::sealing::crypto::sha256(value.as_bytes())))
 }
 
 pub fn journey_key(journey_id: &str) -> String {
@@ -72,7 +75,7 @@ pub fn setup_key(kind: &str, url: &str, version: &str) -> String {
 /// A web sign-in in progress: first as a one-time ticket, then as the
 /// state bound to the browser. The subject is sealed; `return_after` is an
 /// allowlisted URL of the app (or none: the Worker's linked page).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebSignInRecord {
     pub v: u32,
@@ -87,7 +90,7 @@ pub struct WebSignInRecord {
 /// to its KV key): a web callback's result waiting for the app's redeem
 /// (`redeem:`), or a message completion waiting for its confirmation word
 /// (`pending:`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SealedItemRecord {
     pub v: u32,
@@ -97,7 +100,7 @@ pub struct SealedItemRecord {
 }
 
 /// A registration done with Configure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetupRecord {
     pub v: u32,
@@ -107,7 +110,7 @@ pub struct SetupRecord {
 
 /// How a message journey's completion is tied to the conversation that
 /// asked for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Binding {
     /// Configure must recognize the conversation's phone as the token's user
@@ -135,7 +138,7 @@ impl Binding {
 
 /// A pending message sign-in: which subject the completion links, and how
 /// it is bound to the conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JourneyRecord {
     pub v: u32,
@@ -156,7 +159,7 @@ pub struct JourneyRecord {
 }
 
 /// How a link came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkSource {
     /// The completion webhook of a message journey.
@@ -182,7 +185,7 @@ impl LinkSource {
 }
 
 /// A subject's linked Configure token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkRecord {
     /// `LINK_VERSION` when written; 1 for links written before it.
@@ -202,12 +205,13 @@ pub struct LinkRecord {
     pub expires_at: Option<String>,
 }
 
-/// A record read back from its stored JSON (json_fields.rs: why not serde's
-/// derive). `v` is checked by `parse_record` before this is called.
-pub trait Record: Sized {
+/// A record read back from its stored JSON by its derived `Deserialize`:
+/// unknown fields are ignored, a missing or mistyped required field rejects
+/// the whole record, an optional field may be missing or null. `v` is
+/// checked by `parse_record` before the rest is read.
+pub trait Record: DeserializeOwned {
     /// The versions this code reads.
     const VERSIONS: &'static [u32] = &[RECORD_VERSION];
-    fn from_fields(fields: &Fields) -> Option<Self>;
 }
 
 /// A record that carries its own expiry (KV's TTL floor is 60 s, so
@@ -237,86 +241,27 @@ impl Expiring for SealedItemRecord {
 
 /// Parses a stored record of a version this code reads; anything else is `None`.
 pub fn parse_record<T: Record>(text: &str) -> Option<T> {
-    // from_slice everywhere (not from_str): each reader type is a whole
-    // second copy of serde_json's parser in the wasm.
-    let value: serde_json::Value = serde_json::from_slice(text.as_bytes()).ok()?;
-    let fields = Fields::of(&value)?;
-    let v = fields.number("v")?;
+    // Read as a JSON object first: a record is never an array (which serde's
+    // derive would read field by field), and a repeated key counts once,
+    // with its last value.
+    let fields: Map<String, Value> = serde_json::from_str(text).ok()?;
+    let v = fields.get("v")?.as_u64()?;
     if !T::VERSIONS.iter().any(|known| u64::from(*known) == v) {
         return None;
     }
-    T::from_fields(&fields)
+    T::deserialize(Value::Object(fields)).ok()
 }
 
-impl Record for WebSignInRecord {
-    fn from_fields(f: &Fields) -> Option<Self> {
-        Some(WebSignInRecord {
-            v: RECORD_VERSION,
-            sealed_subject: f.text("sealedSubject")?,
-            return_after: f.optional_text("returnAfter")?,
-            created_at: f.number("createdAt")?,
-            expires_at: f.number("expiresAt")?,
-        })
-    }
-}
+impl Record for WebSignInRecord {}
 
-impl Record for SealedItemRecord {
-    fn from_fields(f: &Fields) -> Option<Self> {
-        Some(SealedItemRecord {
-            v: RECORD_VERSION,
-            sealed: f.text("sealed")?,
-            created_at: f.number("createdAt")?,
-            expires_at: f.number("expiresAt")?,
-        })
-    }
-}
+impl Record for SealedItemRecord {}
 
-impl Record for SetupRecord {
-    fn from_fields(f: &Fields) -> Option<Self> {
-        Some(SetupRecord { v: RECORD_VERSION, kind: f.text("kind")?, registered_at: f.text("registeredAt")? })
-    }
-}
+impl Record for SetupRecord {}
 
-impl Record for JourneyRecord {
-    fn from_fields(f: &Fields) -> Option<Self> {
-        let binding = match f.optional_text("binding")? {
-            None => None,
-            Some(text) => Some(Binding::parse(&text)?),
-        };
-        Some(JourneyRecord {
-            v: RECORD_VERSION,
-            sealed_subject: f.text("sealedSubject")?,
-            binding,
-            sealed_candidates: f.optional_text("sealedCandidates")?,
-            sealed_confirmation: f.optional_text("sealedConfirmation")?,
-            created_at: f.number("createdAt")?,
-            expires_at: f.number("expiresAt")?,
-        })
-    }
-}
-
-impl LinkSource {
-    fn parse(text: &str) -> Option<LinkSource> {
-        [LinkSource::Webhook, LinkSource::PhoneRecognition, LinkSource::Callback, LinkSource::OAuth]
-            .into_iter()
-            .find(|source| source.as_str() == text)
-    }
-}
+impl Record for JourneyRecord {}
 
 impl Record for LinkRecord {
     const VERSIONS: &'static [u32] = &[1, LINK_VERSION];
-    fn from_fields(f: &Fields) -> Option<Self> {
-        Some(LinkRecord {
-            v: u32::try_from(f.number("v")?).ok()?,
-            user_id: f.text("userId")?,
-            agent: f.text("agent")?,
-            sealed_token: f.text("sealedToken")?,
-            linked_at: f.text("linkedAt")?,
-            source: LinkSource::parse(&f.text("source")?)?,
-            sealed_refresh_token: f.optional_text("sealedRefreshToken")?,
-            expires_at: f.optional_text("expiresAt")?,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -355,6 +300,48 @@ mod tests {
         assert_eq!(parse_record::<LinkRecord>("{\"v\":1}"), None);
         assert_eq!(parse_record::<LinkRecord>(&text.replace("\"webhook\"", "\"other\"")), None);
         assert_eq!(parse_record::<LinkRecord>(&text.replace("\"v\":2", "\"v\":2.0")), None);
+    }
+
+    #[test]
+    fn records_read_by_the_same_rules() {
+        let journey = r#"{"v":1,"sealedSubject":"k1.s","binding":"phone","createdAt":5,"expiresAt":6}"#;
+        let read = parse_record::<JourneyRecord>(journey).unwrap();
+        assert_eq!((read.binding, read.sealed_candidates.as_deref()), (Some(Binding::Phone), None));
+        // Unknown fields are ignored; optional fields may be null; a repeated key counts once (the last).
+        let extra = journey.replace("\"v\":1,", "\"v\":1,\"other\":{\"x\":[1]},\"sealedCandidates\":null,");
+        assert_eq!(parse_record::<JourneyRecord>(&extra), Some(read.clone()));
+        let repeated = journey.replace("\"createdAt\":5", "\"createdAt\":\"x\",\"createdAt\":5");
+        assert_eq!(parse_record::<JourneyRecord>(&repeated), Some(read));
+        // A missing or mistyped required field, a mistyped optional one, an
+        // unknown binding, or a record that is not an object: absent.
+        for bad in [
+            journey.replace("\"createdAt\":5,", ""),
+            journey.replace("\"createdAt\":5", "\"createdAt\":5.5"),
+            journey.replace("\"createdAt\":5", "\"createdAt\":-5"),
+            journey.replace("\"createdAt\":5", "\"createdAt\":null"),
+            journey.replace("\"sealedSubject\":\"k1.s\"", "\"sealedSubject\":7"),
+            journey.replace("\"binding\":\"phone\"", "\"binding\":\"other\""),
+            journey.replace("\"binding\":\"phone\"", "\"binding\":true"),
+            journey.replace("\"v\":1", "\"v\":\"1\""),
+            r#"[1,"k1.s","phone",null,null,5,6]"#.to_owned(),
+        ] {
+            assert_eq!(parse_record::<JourneyRecord>(&bad), None, "{bad}");
+        }
+        // What is written is what was written before (field names and order).
+        let link = LinkRecord {
+            v: 2,
+            user_id: "u".into(),
+            agent: "a".into(),
+            sealed_token: "k1.t".into(),
+            linked_at: "2026-01-01T00:00:00.000Z".into(),
+            source: LinkSource::PhoneRecognition,
+            sealed_refresh_token: None,
+            expires_at: Some("2026-01-01T01:00:00.000Z".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&link).unwrap(),
+            r#"{"v":2,"userId":"u","agent":"a","sealedToken":"k1.t","linkedAt":"2026-01-01T00:00:00.000Z","source":"phone_recognition","expiresAt":"2026-01-01T01:00:00.000Z"}"#
+        );
     }
 
     #[test]

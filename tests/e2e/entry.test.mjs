@@ -1,7 +1,8 @@
-// The built Worker bundle (build/index.js: worker/index.js with the
+// The built Worker bundle (build/index.js: worker-build's shim with the
 // wasm-bindgen glue) imported as deployed and driven directly in Node, with
 // plain-object bindings: what happens when the wasm instance fails while it
-// answers, which workerd cannot be made to do on purpose.
+// answers, which workerd cannot be made to do on purpose, and how bodies are
+// read, with streams the test controls.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
@@ -11,7 +12,13 @@ import { randomBytes } from "node:crypto";
 import { ROOT } from "./support/worker.mjs";
 
 register("./support/wasm-module-hooks.mjs", import.meta.url);
-const { default: worker } = await import(pathToFileURL(path.join(ROOT, "build/index.js")).href);
+const { default: Worker } = await import(pathToFileURL(path.join(ROOT, "build/index.js")).href);
+const { executionContext, raiseUncaught } = await import("cloudflare:workers");
+
+/** The Worker as workerd drives it: one entrypoint per request, with its ctx. */
+const worker = {
+  fetch: (request, env, ctx = executionContext()) => new Worker(ctx, env).fetch(request),
+};
 
 const SECRET = "entry-test-agent-secret-0123456789";
 
@@ -64,26 +71,49 @@ test("requests, bodies and answers cross the entry intact", async () => {
   assert.equal(wrong.headers.get("allow"), "GET, HEAD");
 });
 
-test("a wasm failure mid-request answers 500, and the next request gets a fresh instance", async () => {
+test("a wasm failure mid-request is reported to the runtime, and the next request gets a fresh instance", async () => {
   const kv = memoryKv();
   // A binding that breaks the contract (get must return a promise): the
   // exception is thrown inside the wasm while the future is polled, where
-  // no caller can catch it. Before the entry guarded against it, such a
-  // request never settled and the instance kept serving.
+  // no caller can catch it, and the instance's memory can no longer be
+  // trusted. wasm-bindgen's abort handler schedules a reset; the exception
+  // reaches the runtime as an uncaught error, which workerd reports as the
+  // global `error` event and answers the hung request with a 500 (the
+  // request can never settle). Node has no such watchdog, so the test plays
+  // workerd's part: it raises the event and stops waiting for the request.
   const broken = { ...kv, get: () => "not a promise" };
+  const instanceBefore = globalThis.__worker_init_state.instanceId;
+  // The runtime's part: the test runner's own listeners (which would fail
+  // the file) step aside while the test takes the uncaught error.
+  const runnerListeners = process.listeners("uncaughtException");
+  process.removeAllListeners("uncaughtException");
+  let uncaught;
+  const reported = new Promise((resolve) => {
+    uncaught = (error) => {
+      raiseUncaught(error);
+      resolve(error);
+    };
+    process.once("uncaughtException", uncaught);
+  });
   let timer;
-  const failed = await Promise.race([
-    worker.fetch(new Request("https://edge.example/v1/links/some-subject", { headers: bearer }), envWith(broken)),
-    new Promise((resolve) => (timer = setTimeout(() => resolve("no answer"), 5_000))),
+  const outcome = await Promise.race([
+    worker.fetch(new Request("https://edge.example/v1/links/some-subject", { headers: bearer }), envWith(broken)).then(
+      (response) => ({ response }),
+    ),
+    reported.then((error) => ({ error })),
+    new Promise((resolve) => (timer = setTimeout(() => resolve({ none: true }), 5_000))),
   ]);
   clearTimeout(timer);
-  assert.notEqual(failed, "no answer", "the request must settle");
-  assert.equal(failed.status, 500);
-  assert.equal((await failed.json()).error.code, "internal_error");
+  process.removeListener("uncaughtException", uncaught);
+  for (const listener of runnerListeners) process.on("uncaughtException", listener);
+  assert.ok(!outcome.none, "the failure must surface within 5 s");
+  assert.ok(!outcome.response || outcome.response.status >= 500, "never a success");
+  if (outcome.error) assert.match(String(outcome.error.message ?? outcome.error), /Critical error|RuntimeError|unreachable/);
   // The next requests are answered by a fresh instance, KV round trip included.
   const env = envWith(kv);
   const health = await worker.fetch(new Request("https://edge.example/healthz"), env);
   assert.equal(health.status, 200);
+  assert.ok(globalThis.__worker_init_state.instanceId > instanceBefore, "a fresh instance answered");
   assert.equal((await createJourney(env)).status, 201);
   assert.equal(kv.entries.size, 1);
 });

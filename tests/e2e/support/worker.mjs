@@ -13,7 +13,7 @@ export function compatibilityDate() {
   return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
 }
 
-/** The compatibility flags of wrangler.toml (nodejs_compat for node:crypto). */
+/** The compatibility flags of wrangler.toml (none today). */
 export function compatibilityFlags() {
   const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
   const list = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
@@ -28,10 +28,12 @@ export function crateVersion() {
 
 /**
  * Starts the Worker. `vars` are the string settings (vars and secrets alike);
- * `persist` is a directory for KV that outlives the instance.
+ * `persist` is a directory for KV that outlives the instance; `bundle` the
+ * directory of the built Worker (examples/mounted-worker/build for the
+ * example); `assets: false` leaves the static pages out.
  */
-export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {}) {
-  for (const file of ["build/index.js", "build/index_bg.wasm"]) {
+export async function startWorker({ vars = {}, persist, rateLimit, onLog, bundle = "build", assets = true } = {}) {
+  for (const file of [`${bundle}/index.js`, `${bundle}/index_bg.wasm`]) {
     if (!fs.existsSync(path.join(ROOT, file))) {
       throw new Error(`${file} is missing: run \`make build\` (make test does it) first`);
     }
@@ -39,8 +41,8 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {})
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: [
-        { type: "ESModule", path: path.join(ROOT, "build/index.js") },
-        { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
+        { type: "ESModule", path: path.join(ROOT, bundle, "index.js") },
+        { type: "CompiledWasm", path: path.join(ROOT, bundle, "index_bg.wasm") },
       ],
       modulesRoot: ROOT,
       compatibilityDate: compatibilityDate(),
@@ -51,11 +53,15 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog } = {})
       // The Workers Rate Limiting binding, simulated: { limit, period }.
       ...(rateLimit ? { ratelimits: { CONFIGURE_RATE_LIMITER: { namespace_id: "1001", simple: rateLimit } } } : {}),
       bindings: vars,
-      assets: {
-        directory: path.join(ROOT, "www"),
-        binding: "ASSETS",
-        routerConfig: { has_user_worker: true },
-      },
+      ...(assets
+        ? {
+            assets: {
+              directory: path.join(ROOT, "www"),
+              binding: "ASSETS",
+              routerConfig: { has_user_worker: true },
+            },
+          }
+        : {}),
       host: "127.0.0.1",
       cf: false,
       // Every console line of the Worker, for tests that scan the logs.
