@@ -68,13 +68,13 @@ fi
 args=(--ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state --show-interactive-dev-session=false)
 
 # Local mode: without a real CONFIGURE_API_KEY in .dev.vars, the Worker talks
-# to the local Configure stand-in (tests/standin/), never to Configure.
+# to the local Configure stand-in (tests/support/configure-standin.mjs), never to Configure.
 if [ -z "$(dev_var CONFIGURE_API_KEY)" ]; then
   STANDIN_PORT="${STANDIN_PORT:-8788}"
   standin="http://127.0.0.1:$STANDIN_PORT"
   agent="$(dev_var CONFIGURE_AGENT)"
   agent="${agent:-local-agent}"
-  node tests/standin/configure-standin.mjs --port "$STANDIN_PORT" --api-key sk_local_standin --agent "$agent" &
+  node tests/support/configure-standin.mjs --port "$STANDIN_PORT" --api-key sk_local_standin --agent "$agent" &
   standin_pid=$!
   trap 'kill "$standin_pid" 2>/dev/null || true' EXIT INT TERM
   args+=(--var "CONFIGURE_API_KEY:sk_local_standin" --var "CONFIGURE_BASE_URL:$standin"

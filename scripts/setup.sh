@@ -67,15 +67,15 @@ if [ "${1:-}" = "--with-browser" ]; then
 fi
 
 # 6. schemathesis, for `make reliability` only (`setup.sh --with-reliability`),
-#    in a project-local virtualenv from reliability/requirements.txt.
+#    in a project-local virtualenv from tests/reliability/requirements.txt.
 if [ "${1:-}" = "--with-reliability" ]; then
-  wanted="$(sed -n 's/^schemathesis==//p' reliability/requirements.txt)"
+  wanted="$(sed -n 's/^schemathesis==//p' tests/reliability/requirements.txt)"
   if [ -x "$TOOLS/venv/bin/st" ] && "$TOOLS/venv/bin/st" --version 2>/dev/null | grep -q "version $wanted"; then
     log "schemathesis $wanted: present"
   else
     log "installing schemathesis $wanted into .tools/venv"
     python3 -m venv "$TOOLS/venv"
-    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check -r reliability/requirements.txt
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check -r tests/reliability/requirements.txt
   fi
 fi
 

@@ -1,14 +1,12 @@
-//! The one error type of the Worker and the one place it becomes an HTTP answer.
-//!
-//! Every handler returns `Result<HttpResponse, EdgeError>`; `EdgeError::into_response`
-//! is the only code that turns a failure into a status and a JSON body, so a
-//! failure can never leak internals (stack traces, upstream bodies, secrets)
-//! and never becomes a panic.
+//! The Worker's failures: `EdgeError` (what went wrong, its status, code
+//! and public message) and `PageError` (a browser step's failure, shown as a
+//! page). A leaf: the errors know nothing of HTTP values, so every layer can
+//! return them; `http::answer` is the one place a failure becomes an answer,
+//! for its route's surface (JSON, webhook or page), so a failure can never
+//! leak internals (stack traces, upstream bodies, secrets) and never becomes
+//! a panic.
 
-use crate::http::{HttpResponse, Method};
 use crate::sdk::configure_error::ConfigureError;
-use crate::storage::store::StoreError;
-use serde_json::json;
 use std::fmt;
 
 /// What went wrong while answering a request.
@@ -16,8 +14,9 @@ use std::fmt;
 pub enum EdgeError {
     /// No route has this path.
     NotFound,
-    /// The path exists but not for this method; `allow` lists the methods it takes.
-    MethodNotAllowed { allow: Vec<Method> },
+    /// The path exists but not for this method; `allow` lists the methods it
+    /// takes, as the `Allow` header writes them (`GET, HEAD`).
+    MethodNotAllowed { allow: String },
     /// The request is malformed; `field` names the offending part when there is one.
     BadRequest { field: Option<String>, message: String },
     /// The body is not `application/json` where JSON is required.
@@ -126,11 +125,11 @@ impl EdgeError {
 
     /// The message shown to the client: written here, never copied from a
     /// lower layer's error text.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             EdgeError::NotFound => "No such route.".to_owned(),
             EdgeError::MethodNotAllowed { allow } => {
-                format!("Method not allowed here; use {}.", Method::join(allow))
+                format!("Method not allowed here; use {allow}.")
             }
             EdgeError::BadRequest { message, .. } => message.clone(),
             EdgeError::UnsupportedMediaType => {
@@ -179,29 +178,6 @@ impl EdgeError {
             EdgeError::Internal { .. } => "The Worker failed to answer; try again.".to_owned(),
         }
     }
-
-    /// The single mapping from a failure to what the client sees.
-    pub fn into_response(self) -> HttpResponse {
-        let mut error = json!({ "code": self.code(), "message": self.public_message() });
-        if let EdgeError::BadRequest { field: Some(field), .. } = &self {
-            error["field"] = json!(field);
-        }
-        let mut response = HttpResponse::json(self.status(), &json!({ "ok": false, "error": error }));
-        if let EdgeError::MethodNotAllowed { allow } = &self {
-            response = response.with_header("Allow", &Method::join(allow));
-        }
-        if let EdgeError::Unauthorized = &self {
-            response = response.with_header("WWW-Authenticate", "Bearer");
-        }
-        if matches!(self, EdgeError::Upstream { .. } | EdgeError::StoreUnavailable { .. }) {
-            response = response.with_header("Retry-After", "5");
-        }
-        if let EdgeError::RateLimited = &self {
-            response =
-                response.with_header("Retry-After", &crate::http::ratelimit::RETRY_AFTER_SECONDS.to_string());
-        }
-        response
-    }
 }
 
 impl fmt::Display for EdgeError {
@@ -219,22 +195,88 @@ impl fmt::Display for EdgeError {
 
 impl std::error::Error for EdgeError {}
 
-impl From<StoreError> for EdgeError {
-    fn from(err: StoreError) -> Self {
-        EdgeError::StoreUnavailable { detail: err.to_string() }
-    }
-}
-
-impl From<crate::sealing::seal::SealError> for EdgeError {
-    /// Sealing fails only when the runtime does (no randomness, the cipher).
-    fn from(error: crate::sealing::seal::SealError) -> Self {
-        EdgeError::Internal { detail: format!("sealing failed: {error:?}") }
-    }
-}
-
 impl From<serde_json::Error> for EdgeError {
     fn from(err: serde_json::Error) -> Self {
         EdgeError::Internal { detail: format!("json: {err}") }
+    }
+}
+
+/// A failure of a browser-facing step: answered as an HTML error page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError {
+    pub status: u16,
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: u16, title: &'static str, message: impl Into<String>) -> PageError {
+        PageError { status, title, message: message.into() }
+    }
+
+    pub fn invalid_state() -> PageError {
+        PageError::new(400, "Sign-in could not be completed", "Invalid sign-in state.")
+    }
+}
+
+impl From<EdgeError> for PageError {
+    /// An `EdgeError` on a page: a fixed sentence for each kind a person can
+    /// act on, never the error's detail.
+    fn from(error: EdgeError) -> PageError {
+        let title = "Sign-in could not be completed";
+        match error {
+            EdgeError::StoreUnavailable { .. } => {
+                PageError::new(503, title, "Storage is unavailable right now. Please try again in a moment.")
+            }
+            EdgeError::NotConfigured { setting } => {
+                PageError::new(503, title, format!("This Worker is not fully configured ({setting})."))
+            }
+            EdgeError::RateLimited => PageError::new(
+                429,
+                "Too many attempts",
+                "Too many sign-in attempts from here. Please wait a minute and try again.",
+            ),
+            other => PageError::new(other.status(), title, "Something went wrong. Please try again."),
+        }
+    }
+}
+
+/// What a route's handler may fail with: an `EdgeError`, or a browser
+/// step's `PageError`. `http::answer::render` shows either on the route's
+/// surface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Edge(EdgeError),
+    Page(PageError),
+}
+
+impl Failure {
+    pub fn status(&self) -> u16 {
+        match self {
+            Failure::Edge(error) => error.status(),
+            Failure::Page(error) => error.status,
+        }
+    }
+}
+
+impl From<EdgeError> for Failure {
+    fn from(error: EdgeError) -> Failure {
+        Failure::Edge(error)
+    }
+}
+
+impl From<PageError> for Failure {
+    fn from(error: PageError) -> Failure {
+        Failure::Page(error)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Edge(error) => error.fmt(f),
+            Failure::Page(error) => write!(f, "page {}: {}", error.status, error.message),
+        }
     }
 }
 
@@ -242,51 +284,13 @@ impl From<serde_json::Error> for EdgeError {
 mod tests {
     use super::*;
 
-    fn body(response: &HttpResponse) -> serde_json::Value {
-        serde_json::from_slice(&response.body).unwrap()
-    }
-
     #[test]
-    fn method_not_allowed_lists_allow_header() {
-        let response = EdgeError::MethodNotAllowed { allow: vec![Method::Get, Method::Head] }.into_response();
-        assert_eq!(response.status, 405);
-        assert_eq!(response.header("allow"), Some("GET, HEAD"));
-        assert_eq!(body(&response)["error"]["code"], "method_not_allowed");
-    }
-
-    #[test]
-    fn bad_request_names_the_field() {
-        let response = EdgeError::bad_request("subject", "subject is required").into_response();
-        assert_eq!(response.status, 400);
-        let body = body(&response);
-        assert_eq!(body["ok"], false);
-        assert_eq!(body["error"]["field"], "subject");
-        assert_eq!(body["error"]["message"], "subject is required");
-    }
-
-    #[test]
-    fn internal_detail_never_reaches_the_client() {
-        let response = EdgeError::Internal { detail: "kv put failed: sk_live_secret".into() }.into_response();
-        assert_eq!(response.status, 500);
-        let text = String::from_utf8(response.body.clone()).unwrap();
-        assert!(!text.contains("sk_live_secret"));
-        assert!(!text.contains("kv put"));
-    }
-
-    #[test]
-    fn every_error_is_json_with_content_type() {
-        for err in [
-            EdgeError::NotFound,
-            EdgeError::UnsupportedMediaType,
-            EdgeError::PayloadTooLarge { limit: 10 },
-            EdgeError::NotConfigured { setting: "CONFIGURE_KV" },
-            EdgeError::malformed("bad"),
-        ] {
-            let status = err.status();
-            let response = err.into_response();
-            assert_eq!(response.status, status);
-            assert_eq!(response.header("content-type"), Some("application/json; charset=utf-8"));
-            assert_eq!(body(&response)["ok"], false);
-        }
+    fn pages_show_a_fixed_sentence_never_the_detail() {
+        let page = PageError::from(EdgeError::Internal { detail: "kv put failed: sk_live_secret".into() });
+        assert_eq!(page.status, 500);
+        assert!(!page.message.contains("sk_live"));
+        assert_eq!(PageError::from(EdgeError::RateLimited).status, 429);
+        let page = PageError::from(EdgeError::NotConfigured { setting: "PUBLIC_URL" });
+        assert_eq!((page.status, page.message.contains("PUBLIC_URL")), (503, true));
     }
 }

@@ -2,15 +2,15 @@
 //! without a runtime: the same `App::handle` the Worker shell calls.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+mod support;
 
-use common::{agent_post, json, CountingLimiter, FakeApi, Harness, SECRET};
 use configure_edge::HttpRequest;
+use support::{agent_post, json, CountingLimiter, FakeConfigure, Harness, MemoryStore, SECRET};
 
 #[test]
 fn healthz_reports_version_and_presence_never_values() {
     let harness =
-        Harness::with_settings(FakeApi::default(), &[("CONFIGURE_API_KEY", "sk_test_do_not_print")]);
+        Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_API_KEY", "sk_test_do_not_print")]);
     let response = harness.call(HttpRequest::new("GET", "http://127.0.0.1:8787/healthz").unwrap());
     assert_eq!(response.status, 200);
     let body = json(&response);
@@ -23,13 +23,13 @@ fn healthz_reports_version_and_presence_never_values() {
     assert_eq!(body["problems"].as_array().unwrap().len(), 1);
     assert_eq!(body["problems"][0]["setting"], "PUBLIC_URL");
     let text = String::from_utf8(response.body).unwrap();
-    assert!(!text.contains("sk_test_do_not_print") && !text.contains(common::SECRET));
+    assert!(!text.contains("sk_test_do_not_print") && !text.contains(support::SECRET));
 }
 
 #[test]
 fn healthz_names_invalid_settings_without_values() {
     let harness =
-        Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "k1:secretish")]);
+        Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "k1:secretish")]);
     let body = json(&harness.call(HttpRequest::new("GET", "http://h/healthz").unwrap()));
     assert_eq!(body["problems"][0]["setting"], "CONFIGURE_EDGE_SEALING_KEYS");
     assert!(!body.to_string().contains("secretish"));
@@ -37,7 +37,7 @@ fn healthz_names_invalid_settings_without_values() {
 
 #[test]
 fn head_healthz_has_no_body() {
-    let harness = Harness::new(FakeApi::default());
+    let harness = Harness::new(FakeConfigure::default());
     let response = harness.call(HttpRequest::new("HEAD", "http://h/healthz").unwrap());
     assert_eq!(response.status, 200);
     assert!(response.body.is_empty());
@@ -45,7 +45,7 @@ fn head_healthz_has_no_body() {
 
 #[test]
 fn unknown_path_is_json_404() {
-    let harness = Harness::new(FakeApi::default());
+    let harness = Harness::new(FakeConfigure::default());
     let response = harness.call(HttpRequest::new("GET", "http://h/does-not-exist?x=%ZZ").unwrap());
     assert_eq!(response.status, 404);
     assert_eq!(json(&response)["error"]["code"], "not_found");
@@ -53,7 +53,7 @@ fn unknown_path_is_json_404() {
 
 #[test]
 fn wrong_method_is_405_with_allow() {
-    let harness = Harness::new(FakeApi::default());
+    let harness = Harness::new(FakeConfigure::default());
     for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"] {
         let response = harness.call(HttpRequest::new(method, "http://h/healthz").unwrap());
         assert_eq!(response.status, 405, "{method}");
@@ -64,8 +64,10 @@ fn wrong_method_is_405_with_allow() {
 
 #[test]
 fn browser_flows_and_setup_need_public_url_and_never_use_the_request_host() {
-    let harness =
-        Harness::with_settings(FakeApi::default(), &[("ALLOWED_RETURN_ORIGINS", "https://app.example")]);
+    let harness = Harness::with_settings(
+        FakeConfigure::default(),
+        &[("ALLOWED_RETURN_ORIGINS", "https://app.example")],
+    );
     let sign_ins = agent_post("/v1/sign-ins", r#"{"subject":"u1","returnAfter":"https://app.example/x"}"#);
     let answers = [
         harness.call(sign_ins),
@@ -81,11 +83,11 @@ fn browser_flows_and_setup_need_public_url_and_never_use_the_request_host() {
         assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
         assert!(String::from_utf8_lossy(&response.body).contains("PUBLIC_URL"));
     }
-    assert!(harness.api.calls.borrow().is_empty(), "nothing registered: {:?}", harness.api.calls.borrow());
+    assert!(harness.calls().is_empty(), "nothing registered: {:?}", harness.calls());
     assert!(harness.store.entries().is_empty());
 
     // With PUBLIC_URL, setup registers it, whatever host the request came to.
-    let harness = Harness::with_settings(FakeApi::default(), &[("PUBLIC_URL", "https://edge.example")]);
+    let harness = Harness::with_settings(FakeConfigure::default(), &[("PUBLIC_URL", "https://edge.example")]);
     let request = HttpRequest::new("POST", "https://preview.evil.example/v1/setup")
         .unwrap()
         .with_header("Authorization", &format!("Bearer {SECRET}"))
@@ -93,15 +95,18 @@ fn browser_flows_and_setup_need_public_url_and_never_use_the_request_host() {
         .with_body("{}");
     assert_eq!(harness.call(request).status, 200);
     assert_eq!(
-        *harness.api.calls.borrow(),
-        vec!["allow https://edge.example/api/configure/callback".to_owned()]
+        harness.calls(),
+        vec![
+            r#"POST /v1/auth/sign-in/return-destinations {"return_to":"https://edge.example/api/configure/callback"}"#
+        ]
     );
 }
 
 #[test]
 fn a_weak_api_secret_is_refused() {
     for weak in ["0123456789abcdef", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] {
-        let harness = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_API_SECRET", weak)]);
+        let harness =
+            Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_EDGE_API_SECRET", weak)]);
         let request = HttpRequest::new("POST", "https://edge.example/v1/journeys")
             .unwrap()
             .with_header("Authorization", &format!("Bearer {weak}"))
@@ -121,7 +126,7 @@ fn a_weak_api_secret_is_refused() {
 
 #[test]
 fn failed_bearer_checks_are_rate_limited() {
-    let mut harness = Harness::new(FakeApi::default());
+    let mut harness = Harness::new(FakeConfigure::default());
     harness.limiter = Some(CountingLimiter { limit: 2, ..CountingLimiter::default() });
     let wrong = || {
         HttpRequest::new("POST", "https://edge.example/v1/journeys")
@@ -146,7 +151,7 @@ fn failed_bearer_checks_are_rate_limited() {
 #[test]
 fn agent_writes_refuse_oauth_subjects() {
     let harness = Harness::with_settings(
-        FakeApi::default(),
+        FakeConfigure::default(),
         &[("PUBLIC_URL", "https://edge.example"), ("ALLOWED_RETURN_ORIGINS", "https://app.example")],
     );
     for (path, body) in [
@@ -160,12 +165,12 @@ fn agent_writes_refuse_oauth_subjects() {
         assert_eq!(json(&response)["error"]["field"], "subject", "{path}");
     }
     assert!(harness.store.entries().is_empty());
-    assert!(harness.api.calls.borrow().is_empty());
+    assert!(harness.calls().is_empty());
 }
 
 #[test]
 fn a_body_cut_off_by_the_entry_is_413_before_any_other_check() {
-    let harness = Harness::new(FakeApi::default());
+    let harness = Harness::new(FakeConfigure::default());
     let cut = |method: &str, path: &str| {
         let mut request = HttpRequest::new(method, &format!("https://edge.example{path}"))
             .unwrap()
@@ -182,4 +187,24 @@ fn a_body_cut_off_by_the_entry_is_413_before_any_other_check() {
     assert_eq!(json(&harness.call(cut("POST", "/auth/configure/complete")))["linked"], false);
     // Routes that read no body never see the flag matter.
     assert_eq!(harness.call(cut("GET", "/healthz")).status, 200);
+}
+
+#[test]
+fn the_memory_store_expires_at_the_kv_minimum_ttl_and_fails_on_demand() {
+    use configure_edge::storage::store::Store;
+    use pollster::block_on;
+    use support::Faults;
+    let store = MemoryStore::new();
+    store.set_now(1_000);
+    block_on(store.put("a", "1", Some(1))).unwrap();
+    block_on(store.put("b", "2", None)).unwrap();
+    assert_eq!(block_on(store.get("a")).unwrap().as_deref(), Some("1"));
+    store.set_now(1_000 + 60_000);
+    assert_eq!(block_on(store.get("a")).unwrap(), None, "expired at the KV minimum TTL");
+    assert_eq!(block_on(store.get("b")).unwrap().as_deref(), Some("2"));
+    store.set_faults(Faults { get: true, ..Faults::default() });
+    assert!(block_on(store.get("b")).is_err());
+    store.set_faults(Faults::default());
+    block_on(store.delete("b")).unwrap();
+    assert!(store.entries().is_empty());
 }

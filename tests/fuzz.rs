@@ -7,9 +7,8 @@
 //! crash found here becomes a named regression test at the end of this file.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+mod support;
 
-use common::*;
 use configure_edge::flows::web::{check_return_after, CallbackQuery};
 use configure_edge::http::body;
 use configure_edge::http::cookies;
@@ -26,6 +25,7 @@ use configure_edge::storage::store::Store;
 use configure_edge::{HttpRequest, Method};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use support::*;
 
 fn cases() -> u32 {
     std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
@@ -211,7 +211,7 @@ fn fuzz_kv_records_of_other_versions() {
                 let _ = parse_record::<configure_edge::storage::records::SealedItemRecord>(candidate);
             }
             // Junk where a journey and a link should be: a clean 404, never a panic.
-            let h = Harness::new(FakeApi::default().with_token("t", "u", AGENT));
+            let h = Harness::new(FakeConfigure::default().with_token("t", "u", AGENT));
             pollster::block_on(h.store.put(&journey_key("j"), &versioned, None)).unwrap();
             pollster::block_on(h.store.put(&link_key("s"), &versioned, None)).unwrap();
             let completed = h.call(webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#));
@@ -252,7 +252,7 @@ fn fuzz_whole_requests() {
         "/[ -~]{0,30}",
     ];
     let h = Harness::with_settings(
-        FakeApi::default(),
+        FakeConfigure::default(),
         &[
             ("ALLOWED_RETURN_ORIGINS", "https://app.example"),
             ("PUBLIC_URL", "https://edge.example"),
@@ -466,7 +466,7 @@ fn only_allowed_rewrites(input: &str, parsed: &url::Url) -> bool {
 /// control, non-ASCII or backslash character, is refused.
 #[test]
 fn fuzz_strict_urls_against_the_url_crate() {
-    use configure_edge::http::strict_url::StrictUrl;
+    use configure_edge::sdk::strict_url::StrictUrl;
     use url::{Host, Url};
     let (accepted, refused) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     fuzz("strict URLs against the url crate", url_ish(), |input| {

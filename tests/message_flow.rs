@@ -3,13 +3,12 @@
 //! the order of effects under injected faults, replay and expiry.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+mod support;
 
-use common::*;
-use configure_edge::sdk::configure_error::ErrorCode;
-use configure_edge::storage::store::Faults;
+use configure_edge::api::TransportError;
 use configure_edge::HttpRequest;
 use serde_json::Value;
+use support::*;
 
 /// A journey with `binding: "none"`: whoever completes it is linked (the
 /// bound journeys have tests of their own below).
@@ -34,7 +33,7 @@ fn link_of(h: &Harness, subject: &str) -> Value {
 
 #[test]
 fn journey_answers_the_hosted_url() {
-    let h = Harness::with_settings(FakeApi::default(), &[("PUBLIC_URL", "https://agent-edge.example")]);
+    let h = Harness::with_settings(FakeConfigure::default(), &[("PUBLIC_URL", "https://agent-edge.example")]);
     let response = h.call(agent_post("/v1/journeys", r#"{"subject":"spectrum:1","connectors":["gmail"," calendar "],"displayName":"Your Agent","messageLinePhone":"(415) 555-1234","messageBody":"done","theme":"dark"}"#));
     assert_eq!(response.status, 201);
     let body = json(&response);
@@ -63,7 +62,7 @@ fn journey_answers_the_hosted_url() {
 
 #[test]
 fn journey_webhook_url_defaults_to_the_request_origin() {
-    let h = Harness::new(FakeApi::default());
+    let h = Harness::new(FakeConfigure::default());
     let request = HttpRequest::new("POST", "http://127.0.0.1:8787/v1/journeys")
         .unwrap()
         .with_header("Authorization", &format!("Bearer {SECRET}"))
@@ -78,7 +77,7 @@ fn journey_webhook_url_defaults_to_the_request_origin() {
 
 #[test]
 fn journey_input_errors_name_the_field() {
-    let h = Harness::new(FakeApi::default());
+    let h = Harness::new(FakeConfigure::default());
     for (body, field) in [
         (r#"{}"#, "subject"),
         (r#"{"subject":"  "}"#, "subject"),
@@ -105,7 +104,7 @@ fn journey_input_errors_name_the_field() {
 
 #[test]
 fn agent_api_needs_the_bearer_secret() {
-    let h = Harness::new(FakeApi::default());
+    let h = Harness::new(FakeConfigure::default());
     for auth in
         [None, Some("Bearer wrong"), Some(&*format!("Bearer {SECRET}x")), Some(&*format!("Basic {SECRET}"))]
     {
@@ -127,7 +126,7 @@ fn agent_api_needs_the_bearer_secret() {
 
 #[test]
 fn completion_links_the_subject_then_replay_is_404() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&h, "space-1");
     let response = h.call(webhook(&completion("tok-1", "user-1", &journey)));
     assert_eq!(response.status, 200);
@@ -157,7 +156,7 @@ fn completion_links_the_subject_then_replay_is_404() {
 
 #[test]
 fn completion_refuses_bad_tokens_with_401() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token(
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT).with_token(
         "tok-other",
         "user-1",
         "other-agent",
@@ -182,7 +181,7 @@ fn completion_refuses_bad_tokens_with_401() {
 #[test]
 fn completion_of_unknown_or_expired_journey_is_404() {
     let h = Harness::with_settings(
-        FakeApi::default().with_token("tok-1", "user-1", AGENT),
+        FakeConfigure::default().with_token("tok-1", "user-1", AGENT),
         &[("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", "30")],
     );
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", "no-such-journey"))).status, 404);
@@ -194,7 +193,7 @@ fn completion_of_unknown_or_expired_journey_is_404() {
 
 #[test]
 fn completion_input_errors() {
-    let h = Harness::new(FakeApi::default());
+    let h = Harness::new(FakeConfigure::default());
     let missing = h.call(webhook(r#"{"token":"t","journeyId":"j"}"#));
     assert_eq!(missing.status, 400);
     assert_eq!(json(&missing)["error"]["field"], "userId");
@@ -209,7 +208,7 @@ fn completion_input_errors() {
 #[test]
 fn webhook_cors_is_for_the_sign_in_origins_only() {
     let h = Harness::with_settings(
-        FakeApi::default(),
+        FakeConfigure::default(),
         &[("CONFIGURE_SIGN_IN_ORIGIN", "https://sign-in.me,http://127.0.0.1:9999")],
     );
     let preflight = |origin: &str| {
@@ -237,17 +236,21 @@ fn webhook_cors_is_for_the_sign_in_origins_only() {
 
 #[test]
 fn configure_outage_and_kv_failures_lose_nothing() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&h, "space-1");
 
-    for code in [ErrorCode::NetworkError, ErrorCode::Timeout, ErrorCode::ServerError] {
-        h.api.fail_with(code);
+    for outage in [
+        Injected::Transport(TransportError::Network("connection refused".into())),
+        Injected::Transport(TransportError::Timeout),
+        server_error(),
+    ] {
+        h.configure().fail_all(outage.clone());
         let response = h.call(webhook(&completion("tok-1", "user-1", &journey)));
-        assert_eq!(response.status, 502, "{code:?}");
+        h.configure().heal();
+        assert_eq!(response.status, 502, "{outage:?}");
         assert_eq!(json(&response)["linked"], false);
         assert_eq!(response.header("retry-after"), Some("5"));
     }
-    h.api.heal();
 
     h.store.set_faults(Faults { get: true, ..Faults::default() });
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503);
@@ -265,7 +268,7 @@ fn configure_outage_and_kv_failures_lose_nothing() {
 
 #[test]
 fn identity_prefers_the_stored_link_then_phone_then_external_id() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT).with_phone(
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT).with_phone(
         "+14155551234",
         "tok-phone",
         "user-9",
@@ -287,26 +290,29 @@ fn identity_prefers_the_stored_link_then_phone_then_external_id() {
     assert_eq!(phone["recognized"], true);
     assert_eq!(phone["displayName"], "Pat");
     assert_eq!(phone["externalId"], "spectrum:s1");
-    assert_eq!(h.api.calls.borrow().last().unwrap(), "recognize +14155551234");
+    assert_eq!(
+        h.calls().last().unwrap(),
+        r#"POST /v1/auth/sign-in/recognize-phone {"candidates":["+14155551234"]}"#
+    );
     assert_eq!(link_of(&h, "s1")["source"], "phone_recognition");
     // Then the stored link wins, without a Configure call.
-    let calls = h.api.calls.borrow().len();
+    let calls = h.calls().len();
     let stored = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s1"}"#)));
     assert_eq!(stored["source"], "token");
     assert_eq!(stored["token"], "tok-phone");
-    assert_eq!(h.api.calls.borrow().len(), calls, "the hot path makes no API call");
+    assert_eq!(h.calls().len(), calls, "the hot path makes no API call");
 }
 
 #[test]
 fn identity_validates_only_when_asked_and_reports_failed_steps() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&h, "s1");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
 
     let valid = json(&h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s1","validateToken":true}"#)));
     assert_eq!((valid["source"].as_str(), valid["userId"].as_str()), (Some("token"), Some("user-1")));
 
-    h.api.fail_with(ErrorCode::ServerError);
+    h.configure().fail_all(server_error());
     let failed = json(&h.call(agent_post(
         "/v1/identity/resolve",
         r#"{"subject":"s1","validateToken":true,"phoneCandidates":["+14155550000"]}"#,
@@ -315,13 +321,14 @@ fn identity_validates_only_when_asked_and_reports_failed_steps() {
     assert_eq!(failed["errors"][0]["step"], "token_validation");
     assert_eq!(failed["errors"][0]["code"], "SERVER_ERROR");
     assert_eq!(failed["errors"][1]["step"], "phone_recognition");
-    h.api.heal();
+    h.configure().heal();
     assert_eq!(link_of(&h, "s1")["token"], "tok-1", "a failed validation keeps the link");
 }
 
 #[test]
 fn identity_ignores_recognitions_for_another_agent() {
-    let h = Harness::new(FakeApi::default().with_phone("+14155551234", "tok-x", "user-x", "other-agent"));
+    let h =
+        Harness::new(FakeConfigure::default().with_phone("+14155551234", "tok-x", "user-x", "other-agent"));
     let body = json(
         &h.call(agent_post("/v1/identity/resolve", r#"{"subject":"s","phoneCandidates":["+14155551234"]}"#)),
     );
@@ -332,7 +339,7 @@ fn identity_ignores_recognitions_for_another_agent() {
 
 #[test]
 fn links_get_and_delete() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     assert_eq!(h.call(agent_get("/v1/links/nobody")).status, 404);
     let journey = create_journey(&h, "a/b c");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
@@ -346,7 +353,7 @@ fn links_get_and_delete() {
 
 #[test]
 fn missing_settings_answer_503_naming_the_setting() {
-    let h = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "")]);
+    let h = Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", "")]);
     let response = h.call(agent_post("/v1/journeys", r#"{"subject":"s"}"#));
     assert_eq!(response.status, 503);
     assert!(json(&response)["error"]["message"].as_str().unwrap().contains("CONFIGURE_EDGE_SEALING_KEYS"));
@@ -354,7 +361,7 @@ fn missing_settings_answer_503_naming_the_setting() {
 
 #[test]
 fn public_routes_are_rate_limited_with_retry_after() {
-    let mut h = Harness::new(FakeApi::default());
+    let mut h = Harness::new(FakeConfigure::default());
     h.limiter = Some(CountingLimiter { limit: 3, ..Default::default() });
     let from = |ip: &str| {
         webhook(r#"{"token":"t","userId":"u","journeyId":"j"}"#).with_header("CF-Connecting-IP", ip)
@@ -383,7 +390,7 @@ fn public_routes_are_rate_limited_with_retry_after() {
 
 #[test]
 fn review_regressions_links_and_upstream_refusals() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     // Without the secret, the path never decides the answer: 401, not 400.
     assert_eq!(h.call(HttpRequest::new("GET", "https://edge.example/v1/links/%FF").unwrap()).status, 401);
     assert_eq!(h.call(agent_get("/v1/links/%FF")).status, 400);
@@ -398,29 +405,22 @@ fn review_regressions_links_and_upstream_refusals() {
     assert_eq!(link_of(&h, "user%3A1"), Value::Null);
     // A 404 from Configure (a wrong base URL) is ours to fix: 502, journey kept.
     let journey = create_journey(&h, "s404");
-    *h.api.failure.borrow_mut() = Some(
-        configure_edge::sdk::configure_error::ConfigureError::new(ErrorCode::NotFound, "no route")
-            .with_status(404),
-    );
+    h.configure().fail_all(Injected::Answer(404, r#"{"error":"no route"}"#.into()));
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
-    *h.api.failure.borrow_mut() = Some(
-        configure_edge::sdk::configure_error::ConfigureError::new(
-            ErrorCode::InvalidInput,
-            "bad gateway page",
-        )
-        .with_status(405),
-    );
+    h.configure().heal();
+    // A 405 page (INVALID_INPUT, but not the 400 that refuses the token): 502 too.
+    h.configure().fail_all(Injected::Answer(405, "bad gateway page".into()));
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
-    h.api.heal();
+    h.configure().heal();
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
 }
 
 #[test]
 fn links_of_another_agent_are_not_served() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&h, "s");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
-    let renamed = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_AGENT", "other-agent")]);
+    let renamed = Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_AGENT", "other-agent")]);
     for (key, value) in h.store.entries() {
         pollster::block_on(configure_edge::storage::store::Store::put(&renamed.store, &key, &value, None))
             .unwrap();
@@ -450,7 +450,7 @@ fn resolve(h: &Harness, subject: &str, message_text: &str) -> Value {
 #[test]
 fn a_phone_bound_journey_links_only_the_phones_owner() {
     let h = Harness::new(
-        FakeApi::default()
+        FakeConfigure::default()
             .with_token("tok-owner", "user-owner", AGENT)
             .with_token("tok-other", "user-other", AGENT)
             .with_phone("+14155550101", "tok-recognized", "user-owner", AGENT),
@@ -468,7 +468,10 @@ fn a_phone_bound_journey_links_only_the_phones_owner() {
     assert_eq!(json(&other)["error"]["code"], "phone_mismatch");
     assert_eq!(link_of(&h, "chat-1"), Value::Null);
     assert!(!resolve(&h, "chat-1", &format!("done {word}"))["linked"].as_bool().unwrap());
-    assert_eq!(h.api.calls.borrow().last().unwrap(), "recognize +14155550101");
+    assert_eq!(
+        h.calls().last().unwrap(),
+        r#"POST /v1/auth/sign-in/recognize-phone {"candidates":["+14155550101"]}"#
+    );
 
     // Completed by the phone's owner: linked.
     let owner = h.call(webhook(&completion("tok-owner", "user-owner", &journey)));
@@ -481,7 +484,7 @@ fn a_phone_bound_journey_links_only_the_phones_owner() {
 
 #[test]
 fn unrecognized_phones_fall_back_to_the_confirmation_word() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let (journey, word, answer) = bound_journey(
         &h,
         r#"{"subject":"chat-2","phoneCandidates":["+14155550199"],"messageBody":"connected"}"#,
@@ -501,7 +504,7 @@ fn unrecognized_phones_fall_back_to_the_confirmation_word() {
 
 #[test]
 fn a_confirmation_journey_waits_for_the_word_from_the_same_subject() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let (journey, word, answer) = bound_journey(&h, r#"{"subject":"chat-3"}"#);
     assert_eq!(answer["binding"], "confirmation");
     assert!(answer["url"].as_str().unwrap().contains(&format!("message_body=done+{word}")));
@@ -532,7 +535,7 @@ fn a_confirmation_journey_waits_for_the_word_from_the_same_subject() {
 #[test]
 fn two_users_completing_one_confirmation_journey_discard_both() {
     let h = Harness::new(
-        FakeApi::default().with_token("tok-a", "user-a", AGENT).with_token("tok-b", "user-b", AGENT),
+        FakeConfigure::default().with_token("tok-a", "user-a", AGENT).with_token("tok-b", "user-b", AGENT),
     );
     let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-4"}"#);
     assert_eq!(h.call(webhook(&completion("tok-a", "user-a", &journey))).status, 200);
@@ -553,7 +556,7 @@ fn two_users_completing_one_confirmation_journey_discard_both() {
 #[test]
 fn binding_none_never_replaces_another_users_link() {
     let h = Harness::new(
-        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token("tok-2", "user-2", AGENT),
+        FakeConfigure::default().with_token("tok-1", "user-1", AGENT).with_token("tok-2", "user-2", AGENT),
     );
     let first = create_journey(&h, "chat-5");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &first))).status, 200);
@@ -565,7 +568,7 @@ fn binding_none_never_replaces_another_users_link() {
     assert_eq!(link_of(&h, "chat-5")["token"], "tok-1");
     // The same user linking again (a new token) is not a conflict.
     let h2 = Harness::new(
-        FakeApi::default().with_token("tok-1", "user-1", AGENT).with_token("tok-1b", "user-1", AGENT),
+        FakeConfigure::default().with_token("tok-1", "user-1", AGENT).with_token("tok-1b", "user-1", AGENT),
     );
     let a = create_journey(&h2, "chat-6");
     assert_eq!(h2.call(webhook(&completion("tok-1", "user-1", &a))).status, 200);
@@ -581,7 +584,7 @@ fn binding_none_never_replaces_another_users_link() {
 
 #[test]
 fn journey_binding_input_errors() {
-    let h = Harness::new(FakeApi::default());
+    let h = Harness::new(FakeConfigure::default());
     for (body, field) in [
         (r#"{"subject":"s","binding":"sms"}"#, "binding"),
         (r#"{"subject":"s","binding":"phone"}"#, "phoneCandidates"),
@@ -597,20 +600,20 @@ fn journey_binding_input_errors() {
 
 #[test]
 fn an_unknown_journey_costs_no_configure_request() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     for journey in ["no-such-journey", "x"] {
         let response = h.call(webhook(&completion("tok-1", "user-1", journey)));
         assert_eq!(response.status, 404);
         let response = h.call(webhook(&completion("not-a-token", "user-1", journey)));
         assert_eq!(response.status, 404, "no token oracle");
     }
-    assert!(h.api.calls.borrow().is_empty(), "{:?}", h.api.calls.borrow());
+    assert!(h.calls().is_empty(), "{:?}", h.calls());
 }
 
 #[test]
 fn only_approved_agent_tokens_complete() {
     let h = Harness::new(
-        FakeApi::default()
+        FakeConfigure::default()
             .with_token("tok-unapproved", "user-1", AGENT)
             .with_token_meta("tok-unapproved", Some(false), Some("agent"))
             .with_token("tok-access", "user-1", AGENT)
@@ -631,7 +634,7 @@ fn only_approved_agent_tokens_complete() {
 
 #[test]
 fn a_pending_completion_survives_faults_until_confirmed() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-9"}"#);
     h.store.set_faults(Faults { put: true, ..Faults::default() });
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503);
@@ -645,7 +648,7 @@ fn a_pending_completion_survives_faults_until_confirmed() {
     assert_eq!(resolve(&h, "chat-9", &format!("done {word}"))["source"], "webhook");
     // Past the journey's expiry a pending completion is gone.
     let short = Harness::with_settings(
-        FakeApi::default().with_token("tok-1", "user-1", AGENT),
+        FakeConfigure::default().with_token("tok-1", "user-1", AGENT),
         &[("CONFIGURE_EDGE_JOURNEY_TTL_SECONDS", "30")],
     );
     let (journey, word, _) = bound_journey(&short, r#"{"subject":"chat-10"}"#);
@@ -666,7 +669,7 @@ const NEWER_KEY: &str = "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 
 #[test]
 fn every_plain_field_of_a_link_is_authenticated() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&h, "chat-12");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
     let key = configure_edge::storage::records::link_key("chat-12");
@@ -692,7 +695,7 @@ fn every_plain_field_of_a_link_is_authenticated() {
 
 #[test]
 fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
-    let old = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let old = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let journey = create_journey(&old, "chat-13");
     assert_eq!(old.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
     // A version-1 link (before the fields were authenticated), as older
@@ -712,7 +715,7 @@ fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
     .unwrap();
 
     let both = format!("{NEWER_KEY},{SEALING_KEYS}");
-    let rotated = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", &both)]);
+    let rotated = Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", &both)]);
     for (key, value) in old.store.entries() {
         pollster::block_on(configure_edge::storage::store::Store::put(&rotated.store, &key, &value, None))
             .unwrap();
@@ -725,7 +728,8 @@ fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
     }
 
     // The old key retired: both links still read.
-    let retired = Harness::with_settings(FakeApi::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", NEWER_KEY)]);
+    let retired =
+        Harness::with_settings(FakeConfigure::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", NEWER_KEY)]);
     for (key, value) in rotated.store.entries() {
         pollster::block_on(configure_edge::storage::store::Store::put(&retired.store, &key, &value, None))
             .unwrap();
@@ -738,7 +742,7 @@ fn links_are_resealed_under_the_first_key_so_old_keys_retire() {
 #[test]
 fn another_users_completion_of_any_journey_of_the_conversation_is_a_conflict() {
     let h = Harness::new(
-        FakeApi::default().with_token("tok-alice", "alice", AGENT).with_token("tok-eve", "eve", AGENT),
+        FakeConfigure::default().with_token("tok-alice", "alice", AGENT).with_token("tok-eve", "eve", AGENT),
     );
     // Two journeys for one conversation: the older one leaked.
     let (leaked, leaked_word, _) = bound_journey(&h, r#"{"subject":"chat-15"}"#);
@@ -758,7 +762,7 @@ fn another_users_completion_of_any_journey_of_the_conversation_is_a_conflict() {
 
 #[test]
 fn a_pending_completion_dies_with_its_journey() {
-    let h = Harness::new(FakeApi::default().with_token("tok-1", "user-1", AGENT));
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
     let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-16"}"#);
     assert_eq!(json(&h.call(webhook(&completion("tok-1", "user-1", &journey))))["pending"], true);
     // The journey is gone (closed elsewhere) while its pending item is still there.

@@ -5,26 +5,28 @@
 //! sessions, cross-site logout, and the redirect-URI registration's reasons.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+mod support;
 
-use common::*;
-use configure_edge::sdk::configure_error::ErrorCode;
 use configure_edge::{HttpRequest, HttpResponse};
 use serde_json::json;
 use std::collections::BTreeMap;
+use support::*;
 
 const APP: &str = "https://app.example";
 const EDGE: &str = "https://edge.example";
-const CLIENT_ID: &str = "cfg_client_1";
+const CLIENT_ID: &str = OAUTH_CLIENT_ID;
 const SESSION_KEYS: &str = "s1:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 const REDIRECT_URI: &str = "https://edge.example/auth/configure/oauth/callback";
+/// The redirect-URI registration and the token request, as request lines begin.
+const REGISTER: &str = "PATCH /v1/developer/oauth/clients/cfg_client_1 ";
+const TOKEN: &str = "POST /oauth/token ";
 
-fn harness_with(api: FakeApi, extra: &[(&str, &str)]) -> Harness {
+fn harness_with(api: FakeConfigure, extra: &[(&str, &str)]) -> Harness {
     let mut settings = vec![
         ("ALLOWED_RETURN_ORIGINS", APP),
         ("PUBLIC_URL", EDGE),
         ("CONFIGURE_OAUTH_CLIENT_ID", CLIENT_ID),
-        ("CONFIGURE_OAUTH_CLIENT_SECRET", "client-secret-1"),
+        ("CONFIGURE_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
         ("CONFIGURE_EDGE_SESSION_KEYS", SESSION_KEYS),
     ];
     settings.extend_from_slice(extra);
@@ -32,7 +34,7 @@ fn harness_with(api: FakeApi, extra: &[(&str, &str)]) -> Harness {
 }
 
 fn harness() -> Harness {
-    harness_with(FakeApi::default(), &[])
+    harness_with(FakeConfigure::default(), &[])
 }
 
 fn get(url: &str, cookies: &[(&str, &str)]) -> HttpRequest {
@@ -96,20 +98,11 @@ fn login(h: &Harness, return_after: Option<&str>) -> (String, BTreeMap<String, S
     (sealed, params)
 }
 
-/// Plays the authorization server: a code bound to the login's challenge.
+/// Plays the authorization server: a code bound to the login's
+/// authorization request (client, redirect URI, challenge, resource).
 fn authorize(h: &Harness, params: &BTreeMap<String, String>, code: &str, sub: &str, active: bool) {
-    h.api
-        .oauth_codes
-        .borrow_mut()
-        .insert(code.into(), (params["code_challenge"].clone(), format!("at-{code}")));
-    h.api.access_tokens.borrow_mut().insert(
-        format!("at-{code}"),
-        (
-            sub.into(),
-            active,
-            json!({ "name": "Pat Example", "email": "pat@example.com", "phone": "+14155550123" }),
-        ),
-    );
+    let identity = json!({ "name": "Pat Example", "email": "pat@example.com", "phone": "+14155550123" });
+    h.configure().issue_code(code, params, &format!("at-{code}"), sub, active, identity);
 }
 
 fn callback(h: &Harness, query: &str, cookie: Option<&str>) -> HttpResponse {
@@ -139,7 +132,7 @@ fn logout(h: &Harness, cookie: &str, headers: &[(&str, &str)]) -> HttpResponse {
 }
 
 fn calls(h: &Harness, prefix: &str) -> Vec<String> {
-    h.api.calls.borrow().iter().filter(|c| c.starts_with(prefix)).cloned().collect()
+    h.calls().into_iter().filter(|c| c.starts_with(prefix)).collect()
 }
 
 /// A full login; returns the session cookie value.
@@ -165,7 +158,7 @@ fn the_whole_login() {
     assert_eq!(params["code_challenge_method"], "S256");
     assert_eq!(params["resource"], "https://api.configure.dev");
     assert_eq!(params["code_challenge"].len(), 43);
-    assert_eq!(calls(&h, "register"), vec![format!("register {CLIENT_ID} {REDIRECT_URI}")]);
+    assert_eq!(calls(&h, REGISTER), vec![format!(r#"{REGISTER}{{"add_redirect_uris":["{REDIRECT_URI}"]}}"#)]);
 
     authorize(&h, &params, "code-1", "sub_42", true);
     let response = callback(&h, &format!("code=code-1&state={state}"), Some(&login_cookie));
@@ -176,11 +169,22 @@ fn the_whole_login() {
     for part in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=86400"] {
         assert!(session_cookie.contains(part), "{session_cookie}");
     }
-    // The token request carried the verifier whose S256 is the challenge
-    // (FakeApi checks it), the redirect URI and the resource.
-    let token_call = calls(&h, "token").pop().unwrap();
-    assert!(token_call.starts_with(&format!("token {CLIENT_ID} code-1 {REDIRECT_URI} ")));
-    assert!(token_call.ends_with(" https://api.configure.dev"));
+    // The token request carried the client's credentials, the code, the
+    // redirect URI and the resource, and the verifier whose S256 is the
+    // challenge (FakeConfigure checks them against the authorization request).
+    let token_call =
+        h.configure().calls.borrow().iter().rfind(|c| c.line().starts_with(TOKEN)).unwrap().clone();
+    let form = token_call.form();
+    let field = |name: &str| form.get(name).map(String::as_str);
+    assert_eq!(
+        (field("grant_type"), field("code"), field("redirect_uri"), field("resource")),
+        (Some("authorization_code"), Some("code-1"), Some(REDIRECT_URI), Some("https://api.configure.dev"))
+    );
+    assert_eq!(field("code_verifier").map(str::len), Some(43));
+    use base64::Engine;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{OAUTH_CLIENT_SECRET}"));
+    assert_eq!(token_call.header("Authorization"), Some(format!("Basic {basic}").as_str()));
 
     // The tokens are the link of configure:<sub>.
     let link = h.call(agent_get("/v1/links/configure%3Asub_42"));
@@ -245,13 +249,13 @@ fn a_login_writes_nothing_to_kv() {
         login(&h, Some("https://app.example/home"));
     }
     assert!(h.store.entries().is_empty(), "{:?}", h.store.entries());
-    assert_eq!(calls(&h, "register").len(), 3, "registered until a login earns remembering it");
+    assert_eq!(calls(&h, REGISTER).len(), 3, "registered until a login earns remembering it");
     // The cookie is sealed for this purpose: another Worker's keys, or a
     // cookie value made up by hand, do not open.
     let (login_cookie, params) = login(&h, None);
     authorize(&h, &params, "c", "s", true);
     let other_keys = harness_with(
-        FakeApi::default(),
+        FakeConfigure::default(),
         &[("CONFIGURE_EDGE_SEALING_KEYS", "k9:CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=")],
     );
     let state = &params["state"];
@@ -259,7 +263,7 @@ fn a_login_writes_nothing_to_kv() {
     assert_eq!(foreign.status, 400);
     let made_up = callback(&h, &format!("code=c&state={state}"), Some(state));
     assert_eq!(made_up.status, 400);
-    assert!(calls(&h, "token").is_empty());
+    assert!(calls(&h, TOKEN).is_empty());
 }
 
 #[test]
@@ -282,7 +286,7 @@ fn state_or_cookie_mismatch_and_replay_are_refused() {
         assert!(clears(&response, OAUTH_COOKIE));
         assert!(cookie_set(&response, SESSION_COOKIE).is_none());
     }
-    assert!(calls(&h, "token").is_empty(), "no code is redeemed without the state");
+    assert!(calls(&h, TOKEN).is_empty(), "no code is redeemed without the state");
     let missing = callback(&h, &format!("state={state}"), Some(&login_cookie));
     assert_eq!(missing.status, 400);
     assert!(String::from_utf8_lossy(&missing.body).contains("Missing sign-in code."));
@@ -313,8 +317,9 @@ fn token_endpoint_errors_give_no_session() {
     // A code that is unknown (or was issued for another challenge).
     let (login_cookie, params) = login(&h, None);
     let state = params["state"].clone();
-    h.api.oauth_codes.borrow_mut().insert("c".into(), ("not-the-challenge".into(), "at".into()));
-    let _ = params;
+    let mut other_challenge = params.clone();
+    other_challenge.insert("code_challenge".into(), "not-the-challenge".into());
+    h.configure().issue_code("c", &other_challenge, "at", "s", true, json!({}));
     let refused = callback(&h, &format!("code=c&state={state}"), Some(&login_cookie));
     assert_eq!(refused.status, 400);
     assert!(cookie_set(&refused, SESSION_COOKIE).is_none());
@@ -324,9 +329,9 @@ fn token_endpoint_errors_give_no_session() {
     let (login_cookie, params) = login(&h, None);
     let state = params["state"].clone();
     authorize(&h, &params, "c2", "s2", true);
-    h.api.fail_with(ErrorCode::ServerError);
+    h.configure().fail_all(server_error());
     let down = callback(&h, &format!("code=c2&state={state}"), Some(&login_cookie));
-    h.api.heal();
+    h.configure().heal();
     assert_eq!(down.status, 502);
     assert!(cookie_set(&down, SESSION_COOKIE).is_none());
     assert_eq!(h.call(agent_get("/v1/links/configure%3As2")).status, 404);
@@ -359,7 +364,7 @@ fn an_error_return_ends_the_login() {
     assert!(!page.contains("0800") && !page.contains("SCAM"), "no attacker text: {page}");
     assert!(page.contains("declined"));
     assert!(clears(&response, OAUTH_COOKIE));
-    assert!(calls(&h, "token").is_empty());
+    assert!(calls(&h, TOKEN).is_empty());
 }
 
 #[test]
@@ -382,13 +387,13 @@ fn tampered_or_expired_sessions_are_401_and_cleared() {
     }
     // Signed with a key that has since been retired.
     let rotated = harness_with(
-        FakeApi::default(),
+        FakeConfigure::default(),
         &[("CONFIGURE_EDGE_SESSION_KEYS", "s2:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=")],
     );
     assert_eq!(session(&rotated, Some(&cookie)).status, 401);
     // Rotation: the new key first, the old one still verifies.
     let both = harness_with(
-        FakeApi::default(),
+        FakeConfigure::default(),
         &[(
             "CONFIGURE_EDGE_SESSION_KEYS",
             &format!("s2:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=,{SESSION_KEYS}"),
@@ -485,12 +490,12 @@ fn missing_settings_name_themselves() {
         ("CONFIGURE_OAUTH_CLIENT_SECRET", ""),
         ("CONFIGURE_EDGE_SESSION_KEYS", ""),
     ] {
-        let h = harness_with(FakeApi::default(), &[(setting, value)]);
+        let h = harness_with(FakeConfigure::default(), &[(setting, value)]);
         let response = h.call(get(&format!("{EDGE}/auth/configure/login"), &[]));
         assert_eq!(response.status, 503, "{setting}");
         assert!(String::from_utf8_lossy(&response.body).contains(setting));
     }
-    let h = harness_with(FakeApi::default(), &[("CONFIGURE_EDGE_SESSION_KEYS", "")]);
+    let h = harness_with(FakeConfigure::default(), &[("CONFIGURE_EDGE_SESSION_KEYS", "")]);
     assert_eq!(session(&h, None).status, 503);
 }
 
@@ -499,11 +504,11 @@ fn the_redirect_uri_is_registered_once_and_through_setup() {
     let h = harness();
     login(&h, None);
     login(&h, None);
-    assert_eq!(calls(&h, "register").len(), 2, "a login registers but writes nothing");
+    assert_eq!(calls(&h, REGISTER).len(), 2, "a login registers but writes nothing");
     signed_in(&h, "c", "s");
-    assert_eq!(calls(&h, "register").len(), 3);
+    assert_eq!(calls(&h, REGISTER).len(), 3);
     login(&h, None);
-    assert_eq!(calls(&h, "register").len(), 3, "remembered by the first callback that succeeded");
+    assert_eq!(calls(&h, REGISTER).len(), 3, "remembered by the first callback that succeeded");
     let setup = h.call(agent_post("/v1/setup", "{}"));
     assert_eq!(setup.status, 200);
     let body = json(&setup);
@@ -511,7 +516,7 @@ fn the_redirect_uri_is_registered_once_and_through_setup() {
     assert!(body["registered"].as_array().unwrap().contains(&json!({
         "kind": "oauth_redirect", "url": REDIRECT_URI, "status": "already-registered"
     })));
-    assert_eq!(calls(&h, "register").len(), 4, "setup registers again");
+    assert_eq!(calls(&h, REGISTER).len(), 4, "setup registers again");
 }
 
 #[test]
@@ -522,7 +527,7 @@ fn registration_failures_explain_themselves() {
         (404, "{}", "No OAuth client \"cfg_client_1\" on the account that owns this API key. Check CONFIGURE_OAUTH_CLIENT_ID."),
     ] {
         let h = harness();
-        *h.api.redirect_failure.borrow_mut() = Some((status, body.to_owned()));
+        h.configure().fail(REGISTER.trim_end(), Injected::Answer(status, body.to_owned()));
         let setup = json(&h.call(agent_post("/v1/setup", "{}")));
         assert_eq!(setup["ok"], false);
         let failed = setup["failed"].as_array().unwrap().iter().find(|f| f["kind"] == "oauth_redirect").unwrap().clone();
@@ -530,10 +535,10 @@ fn registration_failures_explain_themselves() {
         // A failed registration does not block the login, and is retried.
         login(&h, None);
         login(&h, None);
-        assert_eq!(calls(&h, "register").len(), 3);
+        assert_eq!(calls(&h, REGISTER).len(), 3);
     }
     // A publishable key is refused before any request.
-    let h = harness_with(FakeApi::default(), &[("CONFIGURE_API_KEY", "pk_test_1")]);
+    let h = harness_with(FakeConfigure::default(), &[("CONFIGURE_API_KEY", "pk_test_1")]);
     let setup = json(&h.call(agent_post("/v1/setup", "{}")));
     let failed =
         setup["failed"].as_array().unwrap().iter().find(|f| f["kind"] == "oauth_redirect").unwrap().clone();
@@ -541,10 +546,10 @@ fn registration_failures_explain_themselves() {
         failed["message"],
         "CONFIGURE_API_KEY must be a server secret key (sk_...). A publishable pk_ key is browser-public and cannot manage callbacks."
     );
-    assert!(calls(&h, "register").is_empty());
+    assert!(calls(&h, REGISTER).is_empty());
     // Without an OAuth client there is nothing to register.
-    let h = harness_with(FakeApi::default(), &[("CONFIGURE_OAUTH_CLIENT_ID", "")]);
+    let h = harness_with(FakeConfigure::default(), &[("CONFIGURE_OAUTH_CLIENT_ID", "")]);
     let setup = json(&h.call(agent_post("/v1/setup", "{}")));
     assert_eq!(setup["registered"].as_array().unwrap().len(), 1, "{setup}");
-    assert!(calls(&h, "register").is_empty());
+    assert!(calls(&h, REGISTER).is_empty());
 }

@@ -3,15 +3,17 @@
 //! generated inputs.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+mod support;
 
-use common::*;
-use configure_edge::sdk::configure_error::ErrorCode;
+use configure_edge::api::TransportError;
 use configure_edge::{HttpRequest, HttpResponse};
+use support::*;
 
 const APP: &str = "https://app.example";
+/// Registering the callback as a return destination.
+const ALLOW_CALLBACK: &str = r#"POST /v1/auth/sign-in/return-destinations {"return_to":"https://edge.example/api/configure/callback"}"#;
 
-fn harness(api: FakeApi) -> Harness {
+fn harness(api: FakeConfigure) -> Harness {
     Harness::with_settings(
         api,
         &[
@@ -94,7 +96,7 @@ fn clears_cookie(response: &HttpResponse) -> bool {
 
 #[test]
 fn the_whole_flow() {
-    let h = harness(FakeApi::default().with_code("cfgsic_1", "tok-web", "user-7", AGENT));
+    let h = harness(FakeConfigure::default().with_code("cfgsic_1", "tok-web", "user-7", AGENT));
     let ticket = ticket_url(&h, "app-user-1", Some("https://app.example/settings?tab=ai"));
     assert!(ticket.starts_with("https://edge.example/auth/configure/sign-in?ticket="));
     let (state, location) = start(&h, &ticket);
@@ -106,7 +108,7 @@ fn the_whole_flow() {
              &agent_name=Your+App&connectors=gmail%2Ccalendar&theme=light"
         )
     );
-    assert!(h.api.calls.borrow().iter().any(|c| c == "allow https://edge.example/api/configure/callback"));
+    assert!(h.calls().iter().any(|c| c == ALLOW_CALLBACK));
 
     let done = callback(&h, &format!("code=cfgsic_1&state={state}"), Some(&state));
     assert_eq!(done.status, 302, "{}", String::from_utf8_lossy(&done.body));
@@ -150,7 +152,7 @@ fn the_whole_flow() {
 
 #[test]
 fn sign_ins_need_a_return_after_the_app_redeems_at() {
-    let h = harness(FakeApi::default());
+    let h = harness(FakeConfigure::default());
     for body in [
         r#"{"subject":"s"}"#,
         r#"{"subject":"s","returnAfter":""}"#,
@@ -170,7 +172,7 @@ fn a_forwarded_ticket_links_nobody() {
     // Subject A's ticket, opened in someone else's browser: the callback
     // lands in that person's session, whose subject is B.
     let h = harness(
-        FakeApi::default()
+        FakeConfigure::default()
             .with_code("c1", "tok-victim", "user-victim", AGENT)
             .with_code("c2", "tok-a", "user-a", AGENT),
     );
@@ -201,9 +203,8 @@ fn a_forwarded_ticket_links_nobody() {
 
 #[test]
 fn redeem_codes_expire_and_survive_kv_faults() {
-    use configure_edge::storage::store::Faults;
     let h = Harness::with_settings(
-        FakeApi::default().with_code("c1", "t1", "u1", AGENT).with_code("c2", "t2", "u2", AGENT),
+        FakeConfigure::default().with_code("c1", "t1", "u1", AGENT).with_code("c2", "t2", "u2", AGENT),
         &[
             ("ALLOWED_RETURN_ORIGINS", APP),
             ("PUBLIC_URL", "https://edge.example"),
@@ -222,7 +223,7 @@ fn redeem_codes_expire_and_survive_kv_faults() {
     h.store.set_faults(Faults::default());
     assert_eq!(redeem(&h, &code, "s").status, 200, "the code still works once KV is back");
     // A mismatch whose discard fails is not a 409 that left the code usable.
-    let h = harness(FakeApi::default().with_code("c3", "t3", "u3", AGENT));
+    let h = harness(FakeConfigure::default().with_code("c3", "t3", "u3", AGENT));
     let code = signed_in(&h, "s", "c3");
     h.store.set_faults(Faults { delete: true, ..Faults::default() });
     assert_eq!(redeem(&h, &code, "other").status, 503);
@@ -233,7 +234,7 @@ fn redeem_codes_expire_and_survive_kv_faults() {
 
 #[test]
 fn the_callback_refuses_unapproved_tokens_and_retired_return_addresses() {
-    let api = FakeApi::default()
+    let api = FakeConfigure::default()
         .with_code("c1", "tok-unapproved", "u1", AGENT)
         .with_code("c2", "tok-2", "u2", AGENT);
     let api = api.with_token_meta("tok-unapproved", Some(false), Some("agent"));
@@ -247,7 +248,7 @@ fn the_callback_refuses_unapproved_tokens_and_retired_return_addresses() {
     // The allowlist changed since the ticket: stopped before the code is spent.
     let (state, _) = start(&h, &ticket_url(&h, "s", None));
     let narrowed = Harness::with_settings(
-        FakeApi::default().with_code("c2", "tok-2", "u2", AGENT),
+        FakeConfigure::default().with_code("c2", "tok-2", "u2", AGENT),
         &[("ALLOWED_RETURN_ORIGINS", "https://other.example"), ("PUBLIC_URL", "https://edge.example")],
     );
     for (key, value) in h.store.entries() {
@@ -256,29 +257,29 @@ fn the_callback_refuses_unapproved_tokens_and_retired_return_addresses() {
     }
     let stopped = callback(&narrowed, &format!("code=c2&state={state}"), Some(&state));
     assert_eq!(stopped.status, 400);
-    assert!(narrowed.api.calls.borrow().iter().all(|c| !c.starts_with("exchange")));
+    assert!(narrowed.calls().iter().all(|c| !c.starts_with("POST /v1/auth/sign-in/exchange")));
 }
 
 #[test]
 fn registration_happens_once_per_deploy_and_is_retried_while_failing() {
-    let h = harness(FakeApi::default());
-    h.api.fail_with(ErrorCode::ServerError);
+    let h = harness(FakeConfigure::default());
+    h.configure().fail_all(server_error());
     let (_, location) = start(&h, &ticket_url(&h, "s", None));
     assert!(location.starts_with("https://sign-in.me/"), "a failing registration does not block sign-in");
-    h.api.heal();
+    h.configure().heal();
     start(&h, &ticket_url(&h, "s", None));
     start(&h, &ticket_url(&h, "s", None));
-    let allows = h.api.calls.borrow().iter().filter(|c| c.starts_with("allow")).count();
+    let allows = h.calls().iter().filter(|c| *c == ALLOW_CALLBACK).count();
     assert_eq!(allows, 2, "failed once, registered once, then remembered");
 }
 
 #[test]
 fn setup_reports_registered_and_failed() {
-    let h = harness(FakeApi::default());
+    let h = harness(FakeConfigure::default());
     let ok = json(&h.call(agent_post("/v1/setup", "")));
     assert_eq!(ok["ok"], true);
     assert_eq!(ok["registered"][0]["url"], "https://edge.example/api/configure/callback");
-    h.api.fail_with(ErrorCode::AuthRequired);
+    h.configure().fail_all(error_answer(401, "authentication_error", "invalid_api_key", "injected"));
     let failed = json(&h.call(agent_post("/v1/setup", "")));
     assert_eq!(failed["ok"], false);
     assert_eq!(failed["failed"][0]["code"], "AUTH_REQUIRED");
@@ -289,7 +290,7 @@ fn setup_reports_registered_and_failed() {
 
 #[test]
 fn each_failure() {
-    let h = harness(FakeApi::default().with_code("good", "t", "u", AGENT).with_code(
+    let h = harness(FakeConfigure::default().with_code("good", "t", "u", AGENT).with_code(
         "other",
         "t2",
         "u2",
@@ -330,12 +331,12 @@ fn each_failure() {
     // Exchange failures: an unknown code, another agent's answer, an outage.
     assert_eq!(callback(&h, &format!("code=bad&state={state}"), Some(&state)).status, 502);
     assert_eq!(callback(&h, &format!("code=other&state={state}"), Some(&state)).status, 502);
-    h.api.fail_with(ErrorCode::NetworkError);
+    h.configure().fail_all(Injected::Transport(TransportError::Network("injected".into())));
     let outage = callback(&h, &format!("code=good&state={state}"), Some(&state));
     assert_eq!(outage.status, 502);
     let text = String::from_utf8_lossy(&outage.body).to_string();
     assert!(!text.contains("injected") && !text.contains("NETWORK"), "no internals on the page");
-    h.api.heal();
+    h.configure().heal();
     // An error= return: a fixed text, nothing of the caller's description.
     let cancelled = callback(
         &h,
@@ -354,7 +355,7 @@ fn each_failure() {
 #[test]
 fn expired_state_is_invalid() {
     let h = Harness::with_settings(
-        FakeApi::default().with_code("c", "t", "u", AGENT),
+        FakeConfigure::default().with_code("c", "t", "u", AGENT),
         &[
             ("CONFIGURE_EDGE_STATE_TTL_SECONDS", "5"),
             ("PUBLIC_URL", "https://edge.example"),
@@ -369,7 +370,7 @@ fn expired_state_is_invalid() {
 /// Redirects go only to the hosted origin, an allowlisted returnAfter, or the Worker's pages.
 #[test]
 fn no_open_redirect_across_generated_inputs() {
-    let h = harness(FakeApi::default());
+    let h = harness(FakeConfigure::default());
     let mut seed: u64 = 0x5eed;
     let mut next = move || {
         seed ^= seed << 13;
@@ -411,7 +412,7 @@ fn no_open_redirect_across_generated_inputs() {
         }
         accepted += 1;
         let code = format!("code-{}", next());
-        h.api.codes.borrow_mut().insert(code.clone(), ("t".into(), "u".into(), AGENT.into()));
+        h.configure().codes.borrow_mut().insert(code.clone(), ("t".into(), "u".into(), AGENT.into()));
         let ticket = json(&response)["url"].as_str().unwrap().to_owned();
         let (state, hosted) = start(&h, &ticket);
         assert!(hosted.starts_with("https://sign-in.me/my-agent?"), "{hosted}");
@@ -426,15 +427,14 @@ fn no_open_redirect_across_generated_inputs() {
 
 #[test]
 fn review_regressions_ticket_kept_on_failed_state_write_and_limited_callback_clears_cookie() {
-    use configure_edge::storage::store::Faults;
-    let h = harness(FakeApi::default());
+    let h = harness(FakeConfigure::default());
     let ticket = ticket_url(&h, "s", None);
     h.store.set_faults(Faults { put: true, ..Faults::default() });
     assert_eq!(h.call(get(&ticket, None)).status, 503);
     h.store.set_faults(Faults::default());
     start(&h, &ticket); // the ticket still works once KV is back
 
-    let mut limited = harness(FakeApi::default());
+    let mut limited = harness(FakeConfigure::default());
     limited.limiter = Some(CountingLimiter { limit: 0, ..Default::default() });
     let response = callback(&limited, "code=c&state=s", Some("s"));
     assert_eq!(response.status, 429);

@@ -87,10 +87,7 @@ fn oauth_requests_match_better_auth_and_the_sdk() {
         let uuid = id.strip_prefix("scope_").unwrap();
         let groups: Vec<&str> = uuid.split('-').collect();
         assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{id}");
-        assert!(
-            groups.concat().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-            "{id}"
-        );
+        assert!(groups.concat().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
         assert!(groups[2].starts_with('4') && "89ab".contains(&groups[3][..1]), "{id}");
     }
     let patch = builder().add_oauth_redirect_uri("id with/space!*()~'", "https://e/cb");
@@ -121,8 +118,7 @@ fn redirect_failures_explain_like_the_sdk() {
 #[test]
 fn token_and_introspection_answers() {
     let ok = |body: &str| answer_object(&ApiResponse { status: 200, body: body.into() }).unwrap();
-    let tokens =
-        parse_tokens(&ok(r#"{"access_token":"a","refresh_token":"r","expires_in":60}"#)).unwrap();
+    let tokens = parse_tokens(&ok(r#"{"access_token":"a","refresh_token":"r","expires_in":60}"#)).unwrap();
     assert_eq!(
         tokens,
         OAuthTokens { access_token: "a".into(), refresh_token: Some("r".into()), expires_in: Some(60) }
@@ -183,9 +179,7 @@ fn answers_parse_like_the_sdk() {
         "Sign-in exchange response was missing token, userId, or agent"
     );
     assert!(
-        parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":null}"#))
-            .unwrap()
-            .approved
+        parse_exchange(&ok(r#"{"token":"t","userId":"u","agent":"a","approved":null}"#)).unwrap().approved
     );
     let r = parse_recognition(&ok(r#"{"approved":true,"agent_token":"t","display_name":"D"}"#), 3);
     assert_eq!(
@@ -244,7 +238,8 @@ const CLIENT_SECRET: &str = "client-secret";
 fn every_call(api: &HttpConfigureApi<Scripted>) -> Vec<(&'static str, Option<ConfigureError>)> {
     let secret = Secret::new(CLIENT_SECRET);
     let client = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
-    let token = TokenRequest { code: "c", redirect_uri: "https://e/cb", code_verifier: "v", resource: "https://r" };
+    let token =
+        TokenRequest { code: "c", redirect_uri: "https://e/cb", code_verifier: "v", resource: "https://r" };
     pollster::block_on(async {
         vec![
             ("validate", api.validate("tok").await.err()),
@@ -391,9 +386,8 @@ fn introspection_reads_any_refusal_as_inactive_but_not_an_outage() {
 
 #[test]
 fn redirect_registration_maps_codes_and_explains_like_ensure_sso_callback() {
-    let register = |outcome| {
-        pollster::block_on(client(outcome).add_oauth_redirect_uri("cfg_client_1", "https://e/cb"))
-    };
+    let register =
+        |outcome| pollster::block_on(client(outcome).add_oauth_redirect_uri("cfg_client_1", "https://e/cb"));
     for (status, body, code) in [
         (401, structured("authentication_error", "invalid_api_key", "expired"), ErrorCode::AuthRequired),
         (403, structured("permission_error", "forbidden", "not a secret key"), ErrorCode::AccessDenied),

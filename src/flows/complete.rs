@@ -60,14 +60,12 @@ pub enum Completed {
 /// Completes a journey: links its subject to the validated token, or keeps
 /// the completion pending, as the journey's binding says.
 pub async fn complete<S: Store, A: ConfigureApi>(
-    store: &S,
-    api: &A,
-    keyring: &Keyring,
-    agent: &str,
+    flow: &super::Flow<'_, S, A>,
     completion: &Completion,
-    now_ms: u64,
-    log: &dyn Log,
 ) -> Result<Completed, EdgeError> {
+    let agent = flow.agent()?.as_str();
+    let api = flow.api()?;
+    let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     // The journey first: an unknown journey costs no Configure request and
     // tells nothing about the token.
     let key = journey_key(&completion.journey_id);

@@ -131,14 +131,11 @@ pub struct Identity {
 }
 
 pub async fn resolve_identity<S: Store, A: ConfigureApi>(
-    store: &S,
-    api: Option<&A>,
-    keyring: &Keyring,
-    agent: &str,
+    flow: &super::Flow<'_, S, A>,
     request: &IdentityRequest,
-    now_ms: u64,
-    log: &dyn Log,
 ) -> Result<Identity, EdgeError> {
+    let (store, api, keyring) = (flow.store()?, flow.api, flow.keyring()?);
+    let (agent, now_ms, log) = (flow.agent()?.as_str(), flow.now_ms, flow.log);
     let external_id = request.external_id.clone().unwrap_or_else(|| format!("edge:{}", request.subject));
     let mut errors = Vec::new();
     let not_configured = || {

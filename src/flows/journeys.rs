@@ -8,15 +8,14 @@
 //! from the user's own thread; `binding: "none"` is the agent's explicit,
 //! forwardable exception.
 
+use crate::api::ConfigureApi;
 use crate::clock::iso8601;
 use crate::error::EdgeError;
 use crate::http::body::{optional_string, optional_string_list};
 use crate::log::Log;
-use crate::sdk::agent::AgentHandle;
 use crate::sdk::phone::{self, normalize_candidates};
 use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
 use crate::sealing::seal::{Keyring, OpenError};
-use crate::settings::config::Config;
 use crate::storage::records::{journey_key, Binding, JourneyRecord, RECORD_VERSION};
 use crate::storage::store::Store;
 use serde::Serialize;
@@ -122,15 +121,13 @@ fn confirmation_context(key: &str) -> String {
 
 /// Creates the journey: the record is written before the URL is handed out,
 /// so a user who follows the link always finds it.
-pub async fn create_journey<S: Store>(
-    store: &S,
-    keyring: &Keyring,
-    agent: &AgentHandle,
-    config: &Config,
+pub async fn create_journey<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
     request: &JourneyRequest,
     worker_origin: &str,
-    now_ms: u64,
 ) -> Result<JourneyCreated, EdgeError> {
+    let (store, keyring, agent) = (flow.store()?, flow.keyring()?, flow.agent()?);
+    let (config, now_ms) = (flow.config, flow.now_ms);
     let journey_id = super::random_id()?;
     let key = journey_key(&journey_id);
     let ttl = config.journey_ttl_seconds;

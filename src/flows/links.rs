@@ -2,6 +2,7 @@
 //! completion webhook, identity resolution and the web callback, so every
 //! flow stores a link the same way.
 
+use crate::api::ConfigureApi;
 use crate::clock::iso8601;
 use crate::error::EdgeError;
 use crate::log::Log;
@@ -201,7 +202,19 @@ async fn reseal<S: Store>(
     Ok(())
 }
 
-pub async fn delete_link<S: Store>(store: &S, subject: &str) -> Result<(), EdgeError> {
-    store.delete(&link_key(subject)).await?;
+/// `GET /v1/links/{subject}`: the subject's link for this agent, if any.
+pub async fn get_link<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
+    subject: &str,
+) -> Result<Option<Link>, EdgeError> {
+    let store = flow.store()?;
+    read_link(store, flow.keyring()?, subject, flow.agent()?.as_str(), flow.log).await
+}
+
+pub async fn delete_link<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
+    subject: &str,
+) -> Result<(), EdgeError> {
+    flow.store()?.delete(&link_key(subject)).await?;
     Ok(())
 }

@@ -8,20 +8,63 @@ pub mod journeys;
 pub mod links;
 pub mod oauth;
 pub mod redeem;
+pub mod setup;
 pub mod web;
 
+use crate::api::ConfigureApi;
 use crate::error::EdgeError;
 use crate::http::body::required_string;
+use crate::log::Log;
+use crate::sdk::agent::AgentHandle;
+use crate::sealing::seal::Keyring;
+use crate::settings::config::{require, Config};
+use crate::storage::store::Store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-/// The longest subject the agent API takes.
-pub const MAX_SUBJECT_LEN: usize = 1024;
+pub use crate::http::body::MAX_SUBJECT_LEN;
 
 /// The prefix of the subjects "Continue with Configure" links OAuth tokens
 /// under (`configure:<sub>`): reserved, so no agent can choose one.
 pub const OAUTH_SUBJECT_PREFIX: &str = "configure:";
+
+/// What every flow runs with, one per request: the ports (absent when
+/// their binding or settings are), the parsed settings, the clock and the
+/// log. The accessors name the missing setting (503) when a flow needs
+/// what is not there.
+pub struct Flow<'a, S: Store, A: ConfigureApi> {
+    pub store: Option<&'a S>,
+    pub api: Option<&'a A>,
+    pub config: &'a Config,
+    pub now_ms: u64,
+    pub log: &'a dyn Log,
+}
+
+impl<'a, S: Store, A: ConfigureApi> Flow<'a, S, A> {
+    pub fn store(&self) -> Result<&'a S, EdgeError> {
+        self.store.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_KV" })
+    }
+
+    /// The Configure API client: needs the agent and the API key.
+    pub fn api(&self) -> Result<&'a A, EdgeError> {
+        self.api.ok_or(EdgeError::NotConfigured { setting: "CONFIGURE_API_KEY" })
+    }
+
+    pub fn keyring(&self) -> Result<&'a Keyring, EdgeError> {
+        require(&self.config.sealing_keys)
+    }
+
+    pub fn agent(&self) -> Result<&'a AgentHandle, EdgeError> {
+        require(&self.config.agent)
+    }
+
+    /// `PUBLIC_URL`: every URL of a browser flow and every registration is
+    /// built from it alone, never from the Host a request came to.
+    pub fn public_url(&self) -> Result<&'a str, EdgeError> {
+        self.config.public_url.as_deref().ok_or(EdgeError::NotConfigured { setting: "PUBLIC_URL" })
+    }
+}
 
 /// An unguessable identifier: 32 random bytes, base64url (43 characters).
 pub fn random_id() -> Result<String, EdgeError> {

@@ -22,13 +22,13 @@
 use crate::api::{ConfigureApi, OAuthClient, TokenRequest, NOT_A_SECRET_KEY};
 use crate::clock::iso8601;
 use crate::error::EdgeError;
-use crate::http::strict_url::StrictUrl;
 use crate::log::Log;
 use crate::sdk::configure_error::{ConfigureError, ErrorCode};
 use crate::sdk::redirect::{check_parts, UrlParts};
+use crate::sdk::strict_url::StrictUrl;
 use crate::sealing::seal::Keyring;
 use crate::sealing::session::{EdgeSession, SessionKeys, SessionUser};
-use crate::settings::config::Config;
+use crate::settings::config::{require, Config};
 use crate::settings::Secret;
 use crate::storage::records::{setup_key, LinkSource, RECORD_VERSION};
 use crate::storage::store::Store;
@@ -39,8 +39,9 @@ use futures_util::future::join;
 use serde::{Deserialize, Serialize};
 
 use super::links::{store_link, NewLink};
-use super::web::{check_return_after, checked_return, CallbackQuery, PageError, RegistrationError};
+use super::web::{check_return_after, checked_return, CallbackQuery, RegistrationError};
 use super::OAUTH_SUBJECT_PREFIX;
+use crate::error::PageError;
 use crate::sealing::crypto::same_secret;
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
@@ -48,9 +49,7 @@ pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
 pub const SESSION_PATH: &str = "/auth/configure/session";
 pub const LOGOUT_PATH: &str = "/auth/configure/logout";
 
-/// The cookie that binds a login's OAuth state to the browser (apart from
-/// the web flow's, so the two can run side by side).
-pub const OAUTH_STATE_COOKIE: &str = "__Host-configure-edge-oauth";
+pub use crate::http::cookies::OAUTH_STATE_COOKIE;
 
 /// The associated data of the login cookie's sealed payload: a sealed value
 /// from anywhere else does not open as a login.
@@ -136,7 +135,33 @@ fn failed_upstream(message: &str) -> PageError {
     PageError::new(502, "Configure could not complete the sign-in", format!("{message} Please start again."))
 }
 
-impl<S: Store, A: ConfigureApi> OAuthContext<'_, S, A> {
+impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
+    /// Everything a "Continue with Configure" login needs, or the 503 naming
+    /// the first missing setting.
+    pub fn new(flow: &super::Flow<'a, S, A>) -> Result<OAuthContext<'a, S, A>, EdgeError> {
+        let config = flow.config;
+        let worker_origin = flow.public_url()?;
+        let agent = flow.agent()?;
+        let api_key = require(&config.api_key)?;
+        let api = flow.api()?;
+        Ok(OAuthContext {
+            store: flow.store()?,
+            api,
+            keyring: flow.keyring()?,
+            sessions: require(&config.session_keys)?,
+            client: OAuthClient {
+                client_id: require(&config.oauth_client_id)?,
+                client_secret: require(&config.oauth_client_secret)?,
+            },
+            api_key,
+            agent: agent.as_str(),
+            config,
+            worker_origin,
+            now_ms: flow.now_ms,
+            log: flow.log,
+        })
+    }
+
     /// This Worker's OAuth callback: the `redirect_uri` of every request.
     pub fn redirect_uri(&self) -> String {
         format!("{}{OAUTH_CALLBACK_PATH}", self.worker_origin)

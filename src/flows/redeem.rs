@@ -9,10 +9,9 @@
 //! logged: replaying it rewrites the same link). A KV failure before the
 //! link is written leaves the code usable for a retry.
 
+use crate::api::ConfigureApi;
 use crate::error::EdgeError;
 use crate::http::body::required_string;
-use crate::log::Log;
-use crate::sealing::seal::Keyring;
 use crate::storage::records::{redeem_key, LinkSource};
 use crate::storage::store::Store;
 use serde::Serialize;
@@ -44,14 +43,12 @@ pub struct Redeemed {
     pub source: LinkSource,
 }
 
-pub async fn redeem<S: Store>(
-    store: &S,
-    keyring: &Keyring,
-    agent: &str,
+pub async fn redeem<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
     request: &RedeemRequest,
-    now_ms: u64,
-    log: &dyn Log,
 ) -> Result<Redeemed, EdgeError> {
+    let (store, keyring, agent) = (flow.store()?, flow.keyring()?, flow.agent()?.as_str());
+    let (now_ms, log) = (flow.now_ms, flow.log);
     let key = redeem_key(&request.code);
     let pending = live_item(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
     let field = |name: &str| text_field(&pending, name);

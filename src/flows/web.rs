@@ -20,13 +20,13 @@
 
 use crate::api::{approved_agent_token, ConfigureApi};
 use crate::clock::iso8601;
-use crate::error::EdgeError;
+use crate::error::{EdgeError, PageError};
 use crate::http::body::required_string;
-use crate::http::strict_url::StrictUrl;
 use crate::log::Log;
 use crate::sdk::agent::AgentHandle;
 use crate::sdk::configure_error::ConfigureError;
 use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
+use crate::sdk::strict_url::StrictUrl;
 use crate::sealing::seal::Keyring;
 use crate::settings::config::Config;
 use crate::storage::records::{
@@ -43,50 +43,6 @@ pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
 /// The query parameter that carries the redeem code to `returnAfter`.
 pub const REDEEM_CODE_PARAM: &str = "configure_code";
-
-/// A failure of a browser-facing step: answered as an HTML error page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageError {
-    pub status: u16,
-    pub title: &'static str,
-    pub message: String,
-}
-
-impl PageError {
-    pub(crate) fn new(status: u16, title: &'static str, message: impl Into<String>) -> PageError {
-        PageError { status, title, message: message.into() }
-    }
-
-    pub(crate) fn invalid_state() -> PageError {
-        PageError::new(400, "Sign-in could not be completed", "Invalid sign-in state.")
-    }
-}
-
-impl From<crate::sealing::seal::SealError> for PageError {
-    fn from(error: crate::sealing::seal::SealError) -> PageError {
-        PageError::from(EdgeError::from(error))
-    }
-}
-
-impl From<EdgeError> for PageError {
-    fn from(error: EdgeError) -> PageError {
-        let title = "Sign-in could not be completed";
-        match error {
-            EdgeError::StoreUnavailable { .. } => {
-                PageError::new(503, title, "Storage is unavailable right now. Please try again in a moment.")
-            }
-            EdgeError::NotConfigured { setting } => {
-                PageError::new(503, title, format!("This Worker is not fully configured ({setting})."))
-            }
-            EdgeError::RateLimited => PageError::new(
-                429,
-                "Too many attempts",
-                "Too many sign-in attempts from here. Please wait a minute and try again.",
-            ),
-            other => PageError::new(other.status(), title, "Something went wrong. Please try again."),
-        }
-    }
-}
 
 /// `returnAfter` if it is an absolute http(s) URL on an allowlisted origin,
 /// without credentials, with a path a browser keeps as written (see
@@ -156,14 +112,12 @@ pub struct SignInCreated {
 }
 
 /// `POST /v1/sign-ins`: a one-time ticket URL on this Worker.
-pub async fn create_sign_in<S: Store>(
-    store: &S,
-    keyring: &Keyring,
-    config: &Config,
+pub async fn create_sign_in<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
     request: &SignInRequest,
     worker_origin: &str,
-    now_ms: u64,
 ) -> Result<SignInCreated, EdgeError> {
+    let (store, keyring, config, now_ms) = (flow.store()?, flow.keyring()?, flow.config, flow.now_ms);
     let ticket = super::random_id()?;
     let key = ticket_key(&ticket);
     let ttl = config.ticket_ttl_seconds;
@@ -272,7 +226,22 @@ pub struct WebContext<'a, S: Store, A: ConfigureApi> {
     pub log: &'a dyn Log,
 }
 
-impl<S: Store, A: ConfigureApi> WebContext<'_, S, A> {
+impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
+    /// Everything a web sign-in needs, or the 503 naming the first missing
+    /// setting (PUBLIC_URL first: the browser flows run on it alone).
+    pub fn new(flow: &super::Flow<'a, S, A>) -> Result<WebContext<'a, S, A>, EdgeError> {
+        Ok(WebContext {
+            worker_origin: flow.public_url()?,
+            store: flow.store()?,
+            api: flow.api,
+            keyring: flow.keyring()?,
+            agent: flow.agent()?,
+            config: flow.config,
+            now_ms: flow.now_ms,
+            log: flow.log,
+        })
+    }
+
     pub fn callback_url(&self) -> String {
         format!("{}{CALLBACK_PATH}", self.worker_origin)
     }

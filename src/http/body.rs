@@ -5,6 +5,9 @@ use crate::error::EdgeError;
 use crate::http::HttpRequest;
 use serde_json::{Map, Value};
 
+/// The longest subject the agent API takes, in a body or a link path.
+pub const MAX_SUBJECT_LEN: usize = 1024;
+
 /// A JSON object body, or the error for it. `limit` is in bytes.
 pub fn json_object(request: &HttpRequest, limit: usize) -> Result<Map<String, Value>, EdgeError> {
     let content_type = request.header("content-type").unwrap_or("");

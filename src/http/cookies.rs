@@ -1,10 +1,14 @@
-//! The browser-binding cookie of the web flow: `__Host-` prefixed (so it is
+//! The browser-binding cookies of the web flow and the login: `__Host-` prefixed (so they are
 //! Secure, host-only and Path=/), HttpOnly, SameSite=Lax.
 
 use crate::http::HttpRequest;
 
 /// The cookie that binds a sign-in state to the browser that started it.
 pub const STATE_COOKIE: &str = "__Host-configure-edge-state";
+
+/// The sealed login cookie of "Continue with Configure" (state, PKCE
+/// verifier, returnAfter, expiry): no KV write at login.
+pub const OAUTH_STATE_COOKIE: &str = "__Host-configure-edge-oauth";
 
 /// The value of cookie `name` in the request's `Cookie` header(s).
 pub fn read(request: &HttpRequest, name: &str) -> Option<String> {

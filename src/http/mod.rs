@@ -2,6 +2,7 @@
 //! request into and its answer out of (src/worker.rs). Keeping them free of
 //! Workers types lets every route be tested natively.
 
+pub mod answer;
 pub mod bearer;
 pub mod body;
 pub mod cookies;
@@ -9,7 +10,6 @@ pub mod cors;
 pub mod pages;
 pub mod ratelimit;
 pub mod routes;
-pub mod strict_url;
 
 use serde::Serialize;
 
@@ -96,7 +96,7 @@ impl HttpRequest {
         // characters in the path or query cannot blank it.
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let scheme_len = url.len() - rest.len();
-        let origin = strict_url::StrictUrl::parse(&url[..scheme_len + authority_end])
+        let origin = crate::sdk::strict_url::StrictUrl::parse(&url[..scheme_len + authority_end])
             .map(|u| u.origin())
             .unwrap_or_default();
         Some(HttpRequest {

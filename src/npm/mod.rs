@@ -1,7 +1,9 @@
 //! The npm helpers' shell (wasm32, feature `js`): JavaScript values in, the
 //! core's rules applied, JavaScript values out. JS-value semantics (truthiness,
 //! `String(value)`, lone surrogates) are translated here; every rule about
-//! URLs, handles and phones lives in the core modules.
+//! URLs, handles and phones lives in the core modules. Options and result
+//! objects cross the boundary through serde-wasm-bindgen (boundary.rs);
+//! `signInUrl` has a faster path for string-only options (packed.rs).
 
 use crate::sdk::agent::AgentHandle;
 use crate::sdk::configure_error::ConfigureError;
@@ -11,91 +13,9 @@ use crate::sdk::sign_in_url::{self, SignInUrlOptions, DEFAULT_SIGN_IN_ORIGIN, OR
 use js_sys::{Array, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-// The fast path of `signInUrl`: when every option is a string (or absent)
-// and connectors are strings, the options cross the wasm boundary as one
-// string, fields separated by U+0000, instead of one call per property.
-// For string options the SDK treats "" exactly like an absent value, so
-// absent is sent as "". Connectors: "" (absent), the string itself, or
-// U+0002 then the items separated by U+0001. Anything else (numbers,
-// objects, separators inside values) takes the general path below, so the
-// result is the same either way.
-#[wasm_bindgen(inline_js = r#"
-export function pack_sign_in_options(o) {
-  if (o === null || typeof o !== "object") return undefined;
-  const v = [o.agent, o.signInOrigin, o.publishableKey, o.returnTo, o.state, o.journeyId, o.displayName,
-    o.agentName, o.agentLogo, o.delivery, o.messageLinePhone, o.agentPhone, o.messageBody, o.messageCompleteUrl, o.theme];
-  for (let i = 0; i < 15; i++) {
-    const x = v[i];
-    if (x === undefined || x === null) v[i] = "";
-    else if (typeof x !== "string") return undefined;
-  }
-  const c = o.connectors;
-  if (c === undefined || c === null) v.push("");
-  else if (Array.isArray(c)) {
-    const items = new Array(c.length);
-    for (let i = 0; i < c.length; i++) {
-      const x = c[i];
-      if (typeof x === "string") {
-        if (x.includes("\u0001")) return undefined;
-        items[i] = x;
-      } else if (x === undefined || x === null) items[i] = "";
-      else return undefined;
-    }
-    v.push("\u0002" + items.join("\u0001"));
-  } else if (typeof c === "string") {
-    if (c.charCodeAt(0) === 2) return undefined;
-    v.push(c);
-  } else v.push("");
-  return v.join("\u0000");
-}
-"#)]
-extern "C" {
-    fn pack_sign_in_options(options: &JsValue) -> Option<String>;
-}
-
-/// The SDK's rules on string-only options, from the packed form: "" is
-/// absent; aliases take the first non-empty; a connectors string is a
-/// one-item list. `None` when the packing does not have 16 fields (a value
-/// held a separator): the caller takes the general path.
-fn sign_in_url_packed(packed: &str) -> Option<Result<String, JsValue>> {
-    let fields: Vec<&str> = packed.split('\0').collect();
-    if fields.len() != 16 {
-        return None;
-    }
-    let text = |i: usize| Some(fields[i].to_owned()).filter(|s| !s.is_empty());
-    let agent = match AgentHandle::parse(fields[0]) {
-        Ok(agent) => agent,
-        Err(error) => return Some(Err(throw(error))),
-    };
-    let origin = if fields[1].is_empty() { DEFAULT_SIGN_IN_ORIGIN } else { fields[1] };
-    let base = match base_url(origin, &agent) {
-        Ok(base) => base,
-        Err(error) => return Some(Err(error)),
-    };
-    let connectors = match fields[15].strip_prefix('\u{2}') {
-        Some(items) => items.split('\u{1}').map(str::to_owned).collect(),
-        None if fields[15].is_empty() => Vec::new(),
-        None => vec![fields[15].to_owned()],
-    };
-    let options = SignInUrlOptions {
-        sign_in_origin: None,
-        publishable_key: text(2),
-        return_to: text(3),
-        state: text(4),
-        journey_id: text(5),
-        display_name: text(6).or_else(|| text(7)),
-        agent_name: None,
-        agent_logo: text(8),
-        delivery: text(9),
-        message_line_phone: text(10).or_else(|| text(11)),
-        agent_phone: None,
-        message_body: text(12),
-        message_complete_url: text(13),
-        connectors,
-        theme: text(14),
-    };
-    Some(Ok(sign_in_url::with_query(&base, &sign_in_url::query_string(&options))))
-}
+mod boundary;
+mod packed;
+use boundary::{Refused, Resolved, SignInUrlInput, SsoInput, SsoOutcome};
 
 #[wasm_bindgen]
 extern "C" {
@@ -129,41 +49,6 @@ extern "C" {
     fn username(this: &JsUrl) -> String;
     #[wasm_bindgen(method, getter)]
     fn password(this: &JsUrl) -> String;
-
-    /// The options object of `signInUrl`, read through plain property gets.
-    type SignInUrlInput;
-    #[wasm_bindgen(method, getter, structural)]
-    fn agent(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = signInOrigin)]
-    fn sign_in_origin(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = publishableKey)]
-    fn publishable_key(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = returnTo)]
-    fn return_to(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural)]
-    fn state(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = journeyId)]
-    fn journey_id(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = displayName)]
-    fn display_name(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = agentName)]
-    fn agent_name(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = agentLogo)]
-    fn agent_logo(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural)]
-    fn delivery(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = messageLinePhone)]
-    fn message_line_phone(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = agentPhone)]
-    fn agent_phone(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = messageBody)]
-    fn message_body(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural, js_name = messageCompleteUrl)]
-    fn message_complete_url(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural)]
-    fn connectors(this: &SignInUrlInput) -> JsValue;
-    #[wasm_bindgen(method, getter, structural)]
-    fn theme(this: &SignInUrlInput) -> JsValue;
 }
 
 /// A thrown `Error` shaped like the SDK's `ConfigureError`: `name`, `code`,
@@ -193,7 +78,9 @@ fn text_of(value: &JsValue) -> String {
 
 /// The SDK's `appendSearchParam` rule: absent when undefined, null or the
 /// empty string (checked before stringifying); otherwise `String(value)`.
-fn param(value: JsValue) -> Option<String> {
+/// `None` is a property the options object does not have.
+fn param(value: Option<JsValue>) -> Option<String> {
+    let value = value?;
     // Strings first (one conversion): the common case.
     if let Some(text) = value.as_string() {
         return (!text.is_empty()).then_some(text);
@@ -206,17 +93,19 @@ fn param(value: JsValue) -> Option<String> {
 }
 
 /// `first || second`, then the absent rule: JS truthiness picks the value.
-fn aliased(first: JsValue, second: JsValue) -> Option<String> {
-    if first.is_truthy() {
-        param(first)
-    } else {
-        param(second)
+fn aliased(first: Option<JsValue>, second: Option<JsValue>) -> Option<String> {
+    match first {
+        Some(first) if first.is_truthy() => param(Some(first)),
+        _ => param(second),
     }
 }
 
 /// The SDK's `normalizeList`: arrays item by item (falsy items are empty),
 /// strings as one item, anything else absent.
-fn connector_items(value: JsValue) -> Vec<String> {
+fn connector_items(value: Option<JsValue>) -> Vec<String> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
     if Array::is_array(&value) {
         Array::from(&value)
             .iter()
@@ -251,38 +140,44 @@ fn agent_handle(agent: &JsValue) -> Result<AgentHandle, JsValue> {
 /// `signInUrl(options)`: the SDK's `new Configure({agent}).auth.signInUrl(options)`.
 #[wasm_bindgen(js_name = signInUrl, skip_typescript)]
 pub fn sign_in_url_js(options: JsValue) -> Result<String, JsValue> {
-    if let Some(packed) = pack_sign_in_options(&options) {
-        if let Some(result) = sign_in_url_packed(&packed) {
+    if let Some(packed) = packed::pack_sign_in_options(&options) {
+        if let Some(result) = packed::sign_in_url_packed(&packed) {
             return result;
         }
     }
-    if options.is_undefined() || options.is_null() {
+    sign_in_url_of_object(options)
+}
+
+/// The general path of `signInUrl`: any options value, its fields read
+/// through serde-wasm-bindgen and coerced as the SDK coerces them.
+fn sign_in_url_of_object(options: JsValue) -> Result<String, JsValue> {
+    let Some(input) = SignInUrlInput::read(options)? else {
         return Err(throw(ConfigureError::invalid_input(crate::sdk::agent::AGENT_REQUIRED)));
-    }
-    let input: SignInUrlInput = options.unchecked_into();
-    let agent = input.agent();
+    };
     // `options.agent ?? ""`: null and undefined are the empty handle.
-    let agent = agent_handle(&agent)?;
+    let agent = agent_handle(&input.agent.unwrap_or_default())?;
     // `options.signInOrigin || default`, parsed by the runtime's URL.
-    let origin = input.sign_in_origin();
-    let origin = if origin.is_truthy() { text_of(&origin) } else { DEFAULT_SIGN_IN_ORIGIN.to_owned() };
+    let origin = match input.sign_in_origin {
+        Some(origin) if origin.is_truthy() => text_of(&origin),
+        _ => DEFAULT_SIGN_IN_ORIGIN.to_owned(),
+    };
     let base = base_url(&origin, &agent)?;
     let options = SignInUrlOptions {
         sign_in_origin: None,
-        publishable_key: param(input.publishable_key()),
-        return_to: param(input.return_to()),
-        state: param(input.state()),
-        journey_id: param(input.journey_id()),
-        display_name: aliased(input.display_name(), input.agent_name()),
+        publishable_key: param(input.publishable_key),
+        return_to: param(input.return_to),
+        state: param(input.state),
+        journey_id: param(input.journey_id),
+        display_name: aliased(input.display_name, input.agent_name),
         agent_name: None,
-        agent_logo: param(input.agent_logo()),
-        delivery: param(input.delivery()),
-        message_line_phone: aliased(input.message_line_phone(), input.agent_phone()),
+        agent_logo: param(input.agent_logo),
+        delivery: param(input.delivery),
+        message_line_phone: aliased(input.message_line_phone, input.agent_phone),
         agent_phone: None,
-        message_body: param(input.message_body()),
-        message_complete_url: param(input.message_complete_url()),
-        connectors: connector_items(input.connectors()),
-        theme: param(input.theme()),
+        message_body: param(input.message_body),
+        message_complete_url: param(input.message_complete_url),
+        connectors: connector_items(input.connectors),
+        theme: param(input.theme),
     };
     Ok(sign_in_url::with_query(&base, &sign_in_url::query_string(&options)))
 }
@@ -376,19 +271,10 @@ pub fn validate_phone_js(phone: JsValue) -> Result<String, JsValue> {
     }
 }
 
-fn field(input: &JsValue, name: &str) -> JsValue {
-    if input.is_undefined() || input.is_null() {
-        return JsValue::UNDEFINED;
-    }
-    Reflect::get(input, &name.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
 /// `resolveSsoRedirectUri(input)`: `{redirectUri}` or `{error}`, never thrown.
 #[wasm_bindgen(js_name = resolveSsoRedirectUri, skip_typescript)]
 pub fn resolve_sso_redirect_uri_js(input: JsValue) -> Object {
-    let redirect_uri = field(&input, "redirectUri");
-    let app_url = field(&input, "appUrl");
-    let callback_path = field(&input, "callbackPath");
+    let SsoInput { redirect_uri, app_url, callback_path } = SsoInput::read(input);
     let given = |value: &JsValue| !(value.is_undefined() || value.is_null());
 
     // The candidate as a JS string, so that what is returned or quoted is
@@ -412,7 +298,6 @@ pub fn resolve_sso_redirect_uri_js(input: JsValue) -> Object {
         None
     };
 
-    let result = Object::new();
     let outcome = match &raw {
         Some(raw) if raw.length() > 0 => match JsUrl::new(raw) {
             Ok(url) => {
@@ -428,18 +313,18 @@ pub fn resolve_sso_redirect_uri_js(input: JsValue) -> Object {
         },
         _ => Err(SsoRedirectError::NotConfigured),
     };
-    let _ = match outcome {
-        Ok(raw) => Reflect::set(&result, &"redirectUri".into(), &raw.into()),
+    let outcome = match outcome {
+        Ok(raw) => SsoOutcome::Resolved(Resolved { redirect_uri: raw }),
         Err(SsoRedirectError::NotAUrl { .. }) => {
             let raw = raw.unwrap_or_else(|| JsString::from(""));
             let message = JsString::from("\"")
                 .concat(&raw.into())
                 .concat(&JsString::from(format!("\"{NOT_A_URL_SUFFIX}")).into());
-            Reflect::set(&result, &"error".into(), &message.into())
+            SsoOutcome::Refused(Refused { error: message })
         }
-        Err(other) => Reflect::set(&result, &"error".into(), &other.message().into()),
+        Err(other) => SsoOutcome::Refused(Refused { error: JsString::from(other.message()) }),
     };
-    result
+    outcome.into_object()
 }
 
 #[cfg(test)]
@@ -495,6 +380,71 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn both_paths_agree_on_string_options() {
+        let shapes = [
+            object(&[("agent", "my-agent".into())]),
+            object(&[
+                ("agent", "my-agent".into()),
+                ("publishableKey", "pk_test_1".into()),
+                ("delivery", "message".into()),
+                ("displayName", "".into()),
+                ("agentName", "Your Agent".into()),
+                ("agentPhone", "+1 (415) 555-1234".into()),
+                ("connectors", Array::of3(&"gmail".into(), &JsValue::NULL, &" calendar ".into()).into()),
+            ]),
+            object(&[
+                ("agent", "ab".into()),
+                ("signInOrigin", "HTTP://Example.COM:80/a?b#c".into()),
+                ("returnTo", "https://app.example/cb?x=1".into()),
+                ("state", "s t*~".into()),
+                ("journeyId", JsValue::UNDEFINED),
+                ("theme", JsValue::NULL),
+                ("connectors", " notion ".into()),
+            ]),
+            object(&[("agent", "api".into())]),
+            object(&[("agent", "ab".into()), ("signInOrigin", "nope".into())]),
+        ];
+        for options in shapes {
+            assert!(packed::pack_sign_in_options(&options).is_some());
+            let fast = sign_in_url_js(options.clone()).map_err(|e| error_parts(&e));
+            let general = sign_in_url_of_object(options).map_err(|e| error_parts(&e));
+            assert_eq!(fast, general);
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn missing_undefined_null_and_empty_options_are_absent() {
+        let options = object(&[
+            ("agent", "ab".into()),
+            ("state", JsValue::UNDEFINED),
+            ("returnTo", JsValue::NULL),
+            ("journeyId", "".into()),
+            ("displayName", JsValue::UNDEFINED),
+            ("agentName", JsValue::NULL),
+            ("connectors", JsValue::NULL),
+        ]);
+        assert_eq!(sign_in_url_of_object(options).unwrap(), "https://sign-in.me/ab");
+    }
+
+    #[wasm_bindgen_test]
+    fn sign_in_url_reads_inherited_function_and_primitive_options() {
+        // Inherited properties are read, as `options.state` reads them.
+        let prototype = object(&[("agent", "ab".into()), ("state", "s".into())]);
+        let options = Object::create(prototype.unchecked_ref::<Object>());
+        Reflect::set(&options, &"theme".into(), &"dark".into()).unwrap();
+        assert_eq!(sign_in_url_js(options.into()).unwrap(), "https://sign-in.me/ab?state=s&theme=dark");
+        // A function's properties too.
+        let function = js_sys::Function::new_no_args("");
+        Reflect::set(&function, &"agent".into(), &"ab".into()).unwrap();
+        Reflect::set(&function, &"state".into(), &JsValue::from(7)).unwrap();
+        assert_eq!(sign_in_url_js(function.into()).unwrap(), "https://sign-in.me/ab?state=7");
+        // A primitive has no agent.
+        for options in [JsValue::from("ab"), JsValue::from(5), JsValue::TRUE] {
+            assert_eq!(error_parts(&sign_in_url_js(options).unwrap_err()).2, "agent handle is required");
+        }
+    }
+
+    #[wasm_bindgen_test]
     fn validate_agent_handle_returns_the_value() {
         assert_eq!(validate_agent_handle_js("ab".into()).unwrap().as_string().unwrap(), "ab");
         let error = validate_agent_handle_js("A".into()).unwrap_err();
@@ -528,14 +478,58 @@ mod tests {
     #[wasm_bindgen_test]
     fn resolve_sso_redirect_uri_answers_objects() {
         let ok = resolve_sso_redirect_uri_js(object(&[("appUrl", "https://a.example/".into())]));
+        assert_eq!(Object::keys(&ok).to_vec(), vec![JsValue::from("redirectUri")]);
         assert_eq!(
             Reflect::get(&ok, &"redirectUri".into()).unwrap().as_string().unwrap(),
             "https://a.example/auth/configure/callback"
         );
         let bad = resolve_sso_redirect_uri_js(object(&[("redirectUri", "x y".into())]));
+        assert_eq!(Object::keys(&bad).to_vec(), vec![JsValue::from("error")]);
         assert_eq!(
             Reflect::get(&bad, &"error".into()).unwrap().as_string().unwrap(),
             "\"x y\" is not a valid URL"
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn resolve_sso_redirect_uri_reads_what_it_can() {
+        let error = |input: JsValue| {
+            let answer = resolve_sso_redirect_uri_js(input);
+            Reflect::get(&answer, &"error".into()).unwrap().as_string()
+        };
+        let none = Some("no app URL or redirect URI configured".to_owned());
+        for input in [JsValue::UNDEFINED, JsValue::NULL, JsValue::from("https://a.example"), JsValue::from(1)]
+        {
+            assert_eq!(error(input), none);
+        }
+        assert_eq!(error(object(&[("redirectUri", JsValue::NULL), ("appUrl", "".into())])), none);
+        // A given but falsy redirectUri wins over appUrl, and is "none".
+        assert_eq!(
+            error(object(&[("redirectUri", "".into()), ("appUrl", "https://a.example".into())])),
+            none
+        );
+        let function = js_sys::Function::new_no_args("");
+        Reflect::set(&function, &"appUrl".into(), &"http://localhost:3000//".into()).unwrap();
+        Reflect::set(&function, &"callbackPath".into(), &"/cb".into()).unwrap();
+        let ok = resolve_sso_redirect_uri_js(function.into());
+        assert_eq!(
+            Reflect::get(&ok, &"redirectUri".into()).unwrap().as_string().unwrap(),
+            "http://localhost:3000/cb"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn resolve_sso_redirect_uri_keeps_lone_surrogates() {
+        let raw = JsString::from("https://a.example/").concat(&JsString::from_char_code(&[0xD800]).into());
+        let answer = resolve_sso_redirect_uri_js(object(&[("redirectUri", raw.clone().into())]));
+        let uri: JsString = Reflect::get(&answer, &"redirectUri".into()).unwrap().unchecked_into();
+        assert_eq!(uri.iter().collect::<Vec<u16>>(), raw.iter().collect::<Vec<u16>>());
+        let raw = JsString::from_char_code(&[0x61, 0xDFFF]);
+        let answer = resolve_sso_redirect_uri_js(object(&[("redirectUri", raw.into())]));
+        let error: JsString = Reflect::get(&answer, &"error".into()).unwrap().unchecked_into();
+        let expected = JsString::from("\"a")
+            .concat(&JsString::from_char_code(&[0xDFFF]).into())
+            .concat(&JsString::from("\" is not a valid URL").into());
+        assert_eq!(error.iter().collect::<Vec<u16>>(), expected.iter().collect::<Vec<u16>>());
     }
 }

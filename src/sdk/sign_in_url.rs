@@ -2,10 +2,10 @@
 //! `auth.signInUrl(options)` builds them: the agent in the path, the
 //! parameters in a fixed order, application/x-www-form-urlencoded values.
 
-use crate::http::strict_url::StrictUrl;
 use crate::sdk::agent::AgentHandle;
 use crate::sdk::configure_error::ConfigureError;
 use crate::sdk::js_text;
+use crate::sdk::strict_url::StrictUrl;
 
 /// The hosted sign-in origin when none is given.
 pub const DEFAULT_SIGN_IN_ORIGIN: &str = "https://sign-in.me";

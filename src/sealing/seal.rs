@@ -190,6 +190,19 @@ pub enum SealError {
     Cipher,
 }
 
+impl From<SealError> for crate::error::EdgeError {
+    /// Sealing fails only when the runtime does (no randomness, the cipher).
+    fn from(error: SealError) -> Self {
+        crate::error::EdgeError::Internal { detail: format!("sealing failed: {error:?}") }
+    }
+}
+
+impl From<SealError> for crate::error::PageError {
+    fn from(error: SealError) -> Self {
+        crate::error::PageError::from(crate::error::EdgeError::from(error))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

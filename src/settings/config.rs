@@ -2,8 +2,8 @@
 //! shape, or a problem that names the setting (never its value).
 
 use crate::error::EdgeError;
-use crate::http::strict_url::{StrictUrl, StrictUrlError};
 use crate::sdk::agent::AgentHandle;
+use crate::sdk::strict_url::{StrictUrl, StrictUrlError};
 use crate::sealing::seal::Keyring;
 use crate::sealing::session::SessionKeys;
 use crate::settings::{Secret, SettingSource};

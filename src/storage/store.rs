@@ -39,3 +39,10 @@ pub trait Store {
         self.delete(key).await
     }
 }
+
+impl From<StoreError> for crate::error::EdgeError {
+    /// A failure of the store is a 503: nothing was lost, try again.
+    fn from(error: StoreError) -> Self {
+        crate::error::EdgeError::StoreUnavailable { detail: error.to_string() }
+    }
+}

@@ -55,7 +55,7 @@ pub fn write_response(answer: &HttpResponse) -> worker::Result<Response> {
                 "configure-edge: the runtime refused an answer header ({name}); answered 500"
             );
             let detail = format!("the runtime refused the answer header {name}");
-            return write_response(&EdgeError::Internal { detail }.into_response());
+            return write_response(&crate::http::answer::json_error(&EdgeError::Internal { detail }));
         }
     }
     let builder = ResponseBuilder::new().with_status(answer.status).with_headers(headers);

@@ -40,7 +40,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
     let limiter = env.rate_limiter(RATE_LIMITER_BINDING).ok().map(RateLimiterAdapter);
     let request = match exchange::read_request(&mut req).await {
         Ok(request) => request,
-        Err(error) => return exchange::write_response(&error.into_response()),
+        Err(error) => return exchange::write_response(&crate::http::answer::json_error(&error)),
     };
     let app = App {
         settings: &settings,

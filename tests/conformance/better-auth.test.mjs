@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { configureBetterAuthOAuthProvider as sdkProvider } from "configure";
 import { configureBetterAuthOAuthProvider as ourProvider } from "../../pkg/node.js";
-import { startStandin } from "../standin/configure-standin.mjs";
+import { startStandin } from "../support/configure-standin.mjs";
 import * as gen from "./generators.mjs";
 
 const CASES = Number(process.env.DIFF_CASES ?? 20000) / 10;

@@ -15,8 +15,8 @@ import http from "node:http";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Configure } from "configure";
-import { startWorker, ROOT } from "./support/worker.mjs";
-import { startStandin } from "../standin/configure-standin.mjs";
+import { startWorker, ROOT } from "../support/worker.mjs";
+import { startStandin } from "../support/configure-standin.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 
 const SHOTS = path.join(ROOT, "tests/artifacts/screenshots");

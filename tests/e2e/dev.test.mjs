@@ -11,7 +11,7 @@ import { freePort } from "../support/ports.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT } from "./support/worker.mjs";
+import { ROOT } from "../support/worker.mjs";
 
 
 /** A setting's value in the text of a .dev.vars. */
@@ -44,7 +44,7 @@ function runDevScript(devVars) {
     };
     write("scripts/setup.sh", "exit 0\n");
     write("scripts/build-worker.sh", "exit 0\n");
-    write("tests/standin/configure-standin.mjs", "// stub: exits at once\n");
+    write("tests/support/configure-standin.mjs", "// stub: exits at once\n");
     write("node_modules/.bin/wrangler", '#!/usr/bin/env bash\nprintf \'%s\\n\' "$@" > "$ROOT/wrangler.args"\n', 0o755);
     if (devVars !== undefined) write(".dev.vars", devVars, 0o600);
     const run = spawnSync("bash", [path.join(ROOT, "scripts/dev.sh")], {

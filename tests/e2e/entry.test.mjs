@@ -9,9 +9,9 @@ import { register } from "node:module";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { ROOT } from "./support/worker.mjs";
+import { ROOT } from "../support/worker.mjs";
 
-register("./support/wasm-module-hooks.mjs", import.meta.url);
+register("../support/wasm-module-hooks.mjs", import.meta.url);
 const { default: Worker } = await import(pathToFileURL(path.join(ROOT, "build/index.js")).href);
 const { executionContext, raiseUncaught } = await import("cloudflare:workers");
 

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startWorker, crateVersion } from "./support/worker.mjs";
+import { startWorker, crateVersion } from "../support/worker.mjs";
 
 const SECRET_VALUES = {
   CONFIGURE_API_KEY: "sk_test_must_never_show_4f2a",

@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startWorker } from "./support/worker.mjs";
-import { startStandin } from "../standin/configure-standin.mjs";
+import { startWorker } from "../support/worker.mjs";
+import { startStandin } from "../support/configure-standin.mjs";
 
 const API_KEY = "sk_test_e2e_key_rotation";
 const SECRET = "e2e-rotation-api-secret-0123456789-abcdefghij";

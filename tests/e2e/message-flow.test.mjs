@@ -8,8 +8,8 @@ import { rawPost } from "../support/raw-post.mjs";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Configure } from "configure";
-import { startWorker } from "./support/worker.mjs";
-import { startStandin } from "../standin/configure-standin.mjs";
+import { startWorker } from "../support/worker.mjs";
+import { startStandin } from "../support/configure-standin.mjs";
 
 const API_KEY = "sk_test_e2e_message_flow";
 // >= 32 characters, >= 16 distinct: a weaker secret counts as missing.

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startWorker, crateVersion } from "./support/worker.mjs";
+import { startWorker, crateVersion } from "../support/worker.mjs";
 
 const SECRET = "mounted-example-agent-secret-0123456789";
 const bearer = { authorization: `Bearer ${SECRET}` };

@@ -10,8 +10,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { configureBetterAuthOAuthProvider as sdkProvider } from "configure";
-import { startWorker } from "./support/worker.mjs";
-import { startStandin, STANDIN_OAUTH_CLIENT } from "../standin/configure-standin.mjs";
+import { startWorker } from "../support/worker.mjs";
+import { startStandin, STANDIN_OAUTH_CLIENT } from "../support/configure-standin.mjs";
 
 const API_KEY = "sk_test_e2e_oauth";
 const SECRET = "e2e-oauth-api-secret-0123456789-abcdefghij";

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Configure, ConfigureError } from "configure";
-import { startStandin } from "../standin/configure-standin.mjs";
+import { startStandin } from "../support/configure-standin.mjs";
 
 const API_KEY = "sk_test_standin_protocol";
 let standin;

@@ -12,8 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { Configure } from "configure";
-import { startWorker } from "./support/worker.mjs";
-import { startStandin } from "../standin/configure-standin.mjs";
+import { startWorker } from "../support/worker.mjs";
+import { startStandin } from "../support/configure-standin.mjs";
 import * as gen from "../conformance/generators.mjs";
 
 const API_KEY = "sk_test_e2e_web_flow";

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FUZZ_CASES = process.env.FUZZ_CASES ?? "5000";
 
 /** Runs a command, echoing and keeping its output. */
@@ -36,7 +36,7 @@ const row = (check, tried, outcome, ok) => {
 
 // 2. Schema-driven bad input.
 {
-  const { code, output } = await run("node", ["reliability/schemathesis.mjs"]);
+  const { code, output } = await run("node", ["tests/reliability/schemathesis.mjs"]);
   const line = /SCHEMATHESIS_RESULT (.*)/.exec(output);
   const r = line ? JSON.parse(line[1]) : { operations: 0, cases: 0, failures: "?", errors: "?" };
   const reached = r.state_answers === undefined ? "" : `; ${r.state_answers - r.state_answers_missed}/${r.state_answers} answers that need real state reached`;
@@ -55,7 +55,7 @@ const row = (check, tried, outcome, ok) => {
 // 4. Faults: workerd, plus the natively injected KV failures.
 {
   const native = await run("cargo", ["test", "--locked", "--test", "message_flow", "--test", "web_flow"]);
-  const workerd = await run("node", ["--test", "--test-reporter=tap", "--test-concurrency=1", "reliability/faults.test.mjs"]);
+  const workerd = await run("node", ["--test", "--test-reporter=tap", "--test-concurrency=1", "tests/reliability/faults.test.mjs"]);
   const n = cargoCounts(native.output);
   const w = nodeCounts(workerd.output);
   row("faults (Configure down/hanging/5xx/malformed/other agent, per step; KV failing; restart)", `${w.pass + w.fail} under workerd + ${n.pass + n.fail} native flow tests`, `${w.fail + n.fail} failed (each asserts nothing lost)`, native.code === 0 && workerd.code === 0 && w.fail + n.fail === 0);
@@ -63,7 +63,7 @@ const row = (check, tried, outcome, ok) => {
 
 // 5. Load.
 {
-  const { code, output } = await run("node", ["reliability/load.mjs"]);
+  const { code, output } = await run("node", ["tests/reliability/load.mjs"]);
   const line = /LOAD_RESULT (.*)/.exec(output);
   const r = line ? JSON.parse(line[1]) : null;
   row(
@@ -78,8 +78,8 @@ const row = (check, tried, outcome, ok) => {
 
 // 6. Abuse, 7. Secrets.
 for (const [name, file] of [
-  ["abuse (secrets, CORS, bodies, other agents, forwarded URLs, rate limits)", "reliability/abuse.test.mjs"],
-  ["secrets in logs, answers and KV (tokens, codes, words, PKCE)", "reliability/secrets.test.mjs"],
+  ["abuse (secrets, CORS, bodies, other agents, forwarded URLs, rate limits)", "tests/reliability/abuse.test.mjs"],
+  ["secrets in logs, answers and KV (tokens, codes, words, PKCE)", "tests/reliability/secrets.test.mjs"],
 ]) {
   const { code, output } = await run("node", ["--test", "--test-reporter=tap", "--test-concurrency=1", file]);
   const c = nodeCounts(output);

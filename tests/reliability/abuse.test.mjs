@@ -7,7 +7,7 @@
 // Retry-After.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { rawPost } from "../tests/support/raw-post.mjs";
+import { rawPost } from "../support/raw-post.mjs";
 import { startStack, agentApi, complete, newJourney, confirm, linkOf, webSignIn, redeem, SECRET, AGENT, SIGN_IN, APP } from "./harness.mjs";
 
 /** Every agent-API route, with a body it would take. */

@@ -6,8 +6,8 @@
 // that quietly dropped a setting.
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { startWorker } from "../tests/e2e/support/worker.mjs";
-import { startStandin, STANDIN_OAUTH_CLIENT } from "../tests/standin/configure-standin.mjs";
+import { startWorker } from "../support/worker.mjs";
+import { startStandin, STANDIN_OAUTH_CLIENT } from "../support/configure-standin.mjs";
 
 export const AGENT = "my-agent";
 export const API_KEY = "sk_test_reliability_0123456789";

@@ -20,14 +20,14 @@
 // Prints `SCHEMATHESIS_RESULT {...}`; exits non-zero on any failure.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import { freePort } from "../tests/support/ports.mjs";
+import { freePort } from "../support/ports.mjs";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { startStandin, STANDIN_OAUTH_CLIENT } from "../tests/standin/configure-standin.mjs";
+import { startStandin, STANDIN_OAUTH_CLIENT } from "../support/configure-standin.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const EXAMPLES = Number(process.env.SCHEMATHESIS_EXAMPLES ?? 200);
 // >= 32 characters with >= 16 distinct ones (a weaker one counts as missing).
 const SECRET = "schemathesis-agent-secret-0123456789-abcdefghij";

@@ -17,10 +17,10 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Configure } from "configure";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import * as ours from "../pkg/node.js";
-import { startStandin } from "../tests/standin/configure-standin.mjs";
+import * as ours from "../../pkg/node.js";
+import { startStandin } from "../support/configure-standin.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUND_MS = QUICK ? 150 : 400;
 const ROUNDS = QUICK ? 3 : 7;
@@ -87,7 +87,7 @@ for (const [name, options] of Object.entries(shapes)) {
   };
   const [o, s] = compare(() => ours.normalizePhoneCandidates(candidates), () => sdkNormalize(candidates));
   row("1 helpers (calls/s)", "normalizePhoneCandidates (4 items)", fmt(o), fmt(s), o / s, "SDK's algorithm inlined (not exported)");
-  const { validateAgentHandle: sdkValidate } = await import("../node_modules/configure/dist/browser.mjs");
+  const { validateAgentHandle: sdkValidate } = await import("../../node_modules/configure/dist/browser.mjs");
   const [a, b] = compare(() => ours.validateAgentHandle("my-agent"), () => sdkValidate("my-agent"));
   row("1 helpers (calls/s)", "validateAgentHandle", fmt(a), fmt(b), a / b);
 }
@@ -115,7 +115,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "configure-edge-bench-"));
 const oursOut = path.join(work, "ours");
 const refOut = path.join(work, "reference");
 const oursBundle = bundle(ROOT, oursOut);
-const refBundle = bundle(path.join(ROOT, "bench/reference"), refOut);
+const refBundle = bundle(path.join(ROOT, "tests/bench/reference"), refOut);
 
 const API_KEY = "sk_test_bench";
 // >= 32 characters with >= 16 distinct ones (a weaker one counts as missing).
@@ -152,7 +152,8 @@ async function startWorkerd(kind) {
       modules: modulesOf(kind),
       modulesRoot: kind === "ours" ? oursOut : refOut,
       compatibilityDate: "2026-11-17",
-      // Both use node:crypto (ours for sealing and hashing, src/crypto.rs).
+      // The reference needs node:crypto; ours needs no flag, but both run
+      // under the same flags.
       compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["CONFIGURE_KV"],
       bindings: vars,

@@ -5,7 +5,7 @@
 // another agent.
 //
 // In-process:  const standin = await startStandin({ apiKey, agent });
-// As a process: node tests/standin/configure-standin.mjs --port 8788 --api-key sk_... --agent my-agent
+// As a process: node tests/support/configure-standin.mjs --port 8788 --api-key sk_... --agent my-agent
 //               (controlled over HTTP under /__standin/, see CONTROL below)
 
 import http from "node:http";

@@ -1,0 +1,78 @@
+//! `POST /v1/setup`: registers this Worker's callbacks with Configure now
+//! (the return-code callback, and the OAuth client's redirect URI when
+//! "Continue with Configure" is set up) and reports what was registered and
+//! what failed.
+
+use super::oauth::{self, RedirectRegistration};
+use super::web;
+use super::Flow;
+use crate::api::ConfigureApi;
+use crate::error::EdgeError;
+use crate::storage::store::Store;
+use serde::Serialize;
+
+/// One registration, as the answer lists it.
+#[derive(Debug, Serialize)]
+pub struct Registration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `registered` or `already-registered` (the OAuth redirect only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    pub url: String,
+}
+
+/// `{failed, ok, registered}`: `ok` when nothing failed.
+#[derive(Debug, Serialize)]
+pub struct SetupReport {
+    pub failed: Vec<Registration>,
+    pub ok: bool,
+    pub registered: Vec<Registration>,
+}
+
+fn registered(kind: &'static str, url: String, status: Option<&'static str>) -> Registration {
+    Registration { kind, url, status, code: None, message: None }
+}
+
+fn failed(kind: &'static str, url: String, code: String, message: String) -> Registration {
+    Registration { kind, url, status: None, code: Some(code), message: Some(message) }
+}
+
+pub async fn setup<S: Store, A: ConfigureApi>(flow: &Flow<'_, S, A>) -> Result<SetupReport, EdgeError> {
+    // Only PUBLIC_URL is ever registered: a request that reached this
+    // Worker under another hostname (workers.dev, a preview) cannot
+    // register a redirect URI there.
+    let worker_origin = flow.public_url()?;
+    let store = flow.store()?;
+    let api = flow.api()?;
+    let config = flow.config;
+    let callback = format!("{worker_origin}{}", web::CALLBACK_PATH);
+    let (mut done, mut refused) = (Vec::new(), Vec::new());
+    match web::ensure_return_to(store, api, &callback, true, flow.now_ms).await {
+        Ok(_) => done.push(registered("return_to", callback, None)),
+        Err(error) => refused.push(failed("return_to", callback, error.code(), error.message())),
+    }
+    // "Continue with Configure": the OAuth client's redirect URI (nothing
+    // to register without an OAuth client).
+    if let (Ok(client_id), Ok(api_key)) = (&config.oauth_client_id, &config.api_key) {
+        let redirect_uri = format!("{worker_origin}{}", oauth::OAUTH_CALLBACK_PATH);
+        let outcome =
+            oauth::ensure_oauth_redirect(store, api, api_key, client_id, &redirect_uri, true, flow.now_ms)
+                .await;
+        match outcome {
+            Ok(outcome) => {
+                let status = if outcome == RedirectRegistration::AlreadyRegistered {
+                    "already-registered"
+                } else {
+                    "registered"
+                };
+                done.push(registered("oauth_redirect", redirect_uri, Some(status)));
+            }
+            Err(error) => refused.push(failed("oauth_redirect", redirect_uri, error.code(), error.message())),
+        }
+    }
+    Ok(SetupReport { ok: refused.is_empty(), failed: refused, registered: done })
+}
