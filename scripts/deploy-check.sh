@@ -21,3 +21,7 @@ while IFS= read -r -d '' file; do
   printf '%-28s %9d bytes raw %9d bytes gzip\n' "${file#"$outdir"/}" "$raw" "$gz"
 done < <(find "$outdir" -type f ! -name '*.map' ! -name 'README.md' -print0 | sort -z)
 printf '%-28s %9d bytes raw %9d bytes gzip\n' "total" "$raw_total" "$gz_total"
+# The platform's one size limit: 64 MiB uncompressed, on every plan.
+limit=$((64 * 1024 * 1024))
+awk -v raw="$raw_total" -v limit="$limit" \
+  'BEGIN { printf "platform limit: %d bytes uncompressed; this bundle is %.2f%% of it\n", limit, 100 * raw / limit }'
