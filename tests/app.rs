@@ -190,6 +190,45 @@ fn a_body_cut_off_by_the_entry_is_413_before_any_other_check() {
 }
 
 #[test]
+fn a_body_the_shell_could_not_read_whole_is_400_on_the_routes_surface() {
+    let harness = Harness::new(FakeConfigure::default());
+    // Bodies that would be accepted if they were whole: the flag alone refuses them.
+    let broken = |path: &str| {
+        let body = r#"{"subject":"s","token":"t","userId":"u","agent":"my-agent","journeyId":"j"}"#;
+        let mut request = agent_post(path, body).with_header("Origin", "https://sign-in.me");
+        request.body_unreadable = true;
+        request
+    };
+    let journeys = harness.call(broken("/v1/journeys"));
+    assert_eq!(journeys.status, 400);
+    assert_eq!(json(&journeys)["error"]["code"], "bad_request");
+    // The webhook's shape: linked:false and the sign-in origin's CORS.
+    let webhook = harness.call(broken("/auth/configure/complete"));
+    assert_eq!(webhook.status, 400);
+    assert_eq!(json(&webhook)["linked"], false);
+    assert_eq!(webhook.header("access-control-allow-origin"), Some("https://sign-in.me"));
+    assert!(harness.store.entries().is_empty());
+    assert!(harness.calls().is_empty());
+}
+
+#[test]
+fn a_journey_without_public_url_on_a_host_with_no_origin_is_503_naming_public_url() {
+    let harness = Harness::new(FakeConfigure::default());
+    // A LAN IPv4 host: the strict URL rules give it no origin to name the
+    // webhook by, so the journey would carry a relative completion URL.
+    let request = HttpRequest::new("POST", "http://192.168.1.20:8787/v1/journeys")
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"))
+        .with_header("Content-Type", "application/json")
+        .with_body(r#"{"subject":"lan"}"#);
+    assert_eq!(request.origin, "");
+    let response = harness.call(request);
+    assert_eq!(response.status, 503);
+    assert!(json(&response)["error"]["message"].as_str().unwrap().contains("PUBLIC_URL"));
+    assert!(harness.store.entries().is_empty());
+}
+
+#[test]
 fn the_memory_store_expires_at_the_kv_minimum_ttl_and_fails_on_demand() {
     use configure_edge::storage::store::Store;
     use pollster::block_on;

@@ -91,6 +91,9 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         if request.body_too_large && limit > 0 {
             return Err(EdgeError::PayloadTooLarge { limit }.into());
         }
+        if request.body_unreadable && limit > 0 {
+            return Err(EdgeError::malformed("The request body could not be read.").into());
+        }
         Ok(())
     }
 
@@ -102,7 +105,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             Route::Journeys => {
                 self.authorize(request).await?;
                 let input = JourneyRequest::from_json(&json_object(request, AGENT_API_BODY_LIMIT)?)?;
-                HttpResponse::json(201, &create_journey(&flow, &input, self.origin_of(request)).await?)
+                HttpResponse::json(201, &create_journey(&flow, &input, self.origin_of(request)?).await?)
             }
             Route::IdentityResolve => {
                 self.authorize(request).await?;
@@ -227,10 +230,13 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
 
     /// `PUBLIC_URL`, else the origin the request came to: for journeys only
     /// (the agent API names its own webhook; the browser flows do not).
-    fn origin_of<'r>(&'r self, request: &'r HttpRequest) -> &'r str {
+    fn origin_of<'r>(&'r self, request: &'r HttpRequest) -> Result<&'r str, EdgeError> {
         match &self.config.public_url {
-            Some(public) => public,
-            None => &request.origin,
+            Some(public) => Ok(public),
+            // A host the strict URL rules refuse (a LAN IPv4 address) has no
+            // origin to name the webhook by: PUBLIC_URL must say it.
+            None if request.origin.is_empty() => Err(EdgeError::NotConfigured { setting: "PUBLIC_URL" }),
+            None => Ok(&request.origin),
         }
     }
 

@@ -78,6 +78,9 @@ pub struct HttpRequest {
     /// The body was larger than the route's limit: the entry stopped reading
     /// it (and `body` is empty); `App::handle` answers 413 before the route runs.
     pub body_too_large: bool,
+    /// The body could not be read whole (a broken or cut-off upload): the
+    /// shell stopped, and `App::handle` answers 400 on the route's surface.
+    pub body_unreadable: bool,
 }
 
 impl HttpRequest {
@@ -108,6 +111,7 @@ impl HttpRequest {
             headers: Vec::new(),
             body: Vec::new(),
             body_too_large: false,
+            body_unreadable: false,
         })
     }
 

@@ -28,17 +28,30 @@ pub async fn read_request(req: &mut Request) -> Result<HttpRequest, EdgeError> {
         request.body_too_large = true;
         return Ok(request);
     }
-    let mut stream = req.stream().map_err(|_| EdgeError::malformed("The request body could not be read."))?;
+    // A body that could not be read whole is the client's fault (a broken
+    // upload): flagged, and answered 400 on the route's surface.
+    let Ok(mut stream) = req.stream() else {
+        request.body_unreadable = true;
+        return Ok(request);
+    };
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        // A body that could not be read is the client's fault (a broken upload).
-        let chunk = chunk.map_err(|_| EdgeError::malformed("The request body could not be read."))?;
+        let Ok(chunk) = chunk else {
+            request.body_unreadable = true;
+            return Ok(request);
+        };
         if body.len() + chunk.len() > limit {
             drop(stream);
             request.body_too_large = true;
             return Ok(request);
         }
         body.extend_from_slice(&chunk);
+    }
+    // workers-rs ends the stream quietly when the client aborts: a body
+    // shorter than it said is a cut-off upload, not a request.
+    if declared.is_some_and(|length| length != body.len() as u64) {
+        request.body_unreadable = true;
+        return Ok(request);
     }
     request.body = body;
     Ok(request)

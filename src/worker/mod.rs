@@ -35,7 +35,7 @@ pub const RATE_LIMITER_BINDING: &str = "CONFIGURE_RATE_LIMITER";
 /// see examples/mounted-worker.
 pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let settings = EnvSettings(&env);
-    let config = config_for(&env, &settings);
+    let config = config_for(&settings);
     let store = env.kv(KV_BINDING).ok().map(KvAdapter::new);
     let api = transport::api_for(&config);
     let limiter = match env.rate_limiter(RATE_LIMITER_BINDING) {
@@ -77,38 +77,31 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     handle(req, env, ctx).await
 }
 
-/// A parsed configuration with what it was parsed from: the `env` object and
-/// the raw setting values.
-type CachedConfig = (Env, Vec<Option<String>>, Rc<Config>);
+/// A parsed configuration with the raw setting values it was parsed from.
+type CachedConfig = (Vec<Option<String>>, Rc<Config>);
 
 thread_local! {
-    /// The parsed settings of this isolate. Settings do not change within an
-    /// isolate, but parsing them (sealing key schedules, origins) on every
-    /// request is measurable CPU. The same `env` object is reused as is;
-    /// another one is compared value by value, so a change is still picked up.
+    /// The parsed settings of this isolate. Parsing them (sealing key
+    /// schedules, origins) on every request is measurable CPU, so the parse
+    /// is reused while the raw values are the same. They are read and
+    /// compared on every request, never trusted by the `env` object's
+    /// identity: a Worker that mounts these routes may hand over one `env`
+    /// object whose values change.
     static CONFIG: std::cell::RefCell<Option<CachedConfig>> = const { std::cell::RefCell::new(None) };
 }
 
-fn config_for(env: &Env, settings: &EnvSettings) -> Rc<Config> {
-    let same_env = CONFIG.with(|cache| {
-        cache
-            .borrow()
-            .as_ref()
-            .filter(|(seen, _, _)| js_sys::Object::is(seen, env))
-            .map(|(_, _, config)| config.clone())
-    });
-    if let Some(config) = same_env {
-        return config;
-    }
+fn config_for(settings: &EnvSettings) -> Rc<Config> {
     let raw: Vec<Option<String>> =
         SETTINGS.iter().filter(|s| s.kind != SettingKind::Binding).map(|s| settings.text(s.name)).collect();
     CONFIG.with(|cache| {
         let mut cache = cache.borrow_mut();
-        let config = match cache.as_ref() {
-            Some((_, seen, config)) if *seen == raw => config.clone(),
-            _ => Rc::new(Config::from_source(settings)),
-        };
-        *cache = Some((env.clone(), raw, config.clone()));
+        if let Some((seen, config)) = cache.as_ref() {
+            if *seen == raw {
+                return config.clone();
+            }
+        }
+        let config = Rc::new(Config::from_source(settings));
+        *cache = Some((raw, config.clone()));
         config
     })
 }

@@ -266,3 +266,39 @@ test("bodies under the limit still reach the core, streamed or not", async () =>
   // And a journey still gets created.
   assert.equal((await createJourney(env)).status, 201);
 });
+
+test("a body shorter than its Content-Length (a cut-off upload) is 400 on the route's surface, never acted on", async () => {
+  const kv = memoryKv();
+  const env = envWith(kv);
+  const whole = new TextEncoder().encode(JSON.stringify({ subject: "cut-off" }));
+  const short = new ReadableStream({
+    start(controller) {
+      controller.enqueue(whole);
+      controller.close();
+    },
+  });
+  const request = streamed("/v1/journeys", short, { headers: { ...bearer, "content-length": String(whole.length + 40) } });
+  const response = await within(3_000, worker.fetch(request, env), "cut-off body");
+  assert.equal(response.status, 400);
+  assert.equal((await response.json()).error.code, "bad_request");
+  assert.equal(kv.entries.size, 0, "no journey from a cut-off body");
+  // The same body with its true length is a journey.
+  const exact = streamed("/v1/journeys", whole, { headers: { ...bearer, "content-length": String(whole.length) } });
+  assert.equal((await worker.fetch(exact, env)).status, 201);
+});
+
+test("settings are read from env on every request: a changed value on the same env object takes effect", async () => {
+  // A Worker that mounts these routes may hand over one env object whose
+  // values change; the parsed settings must follow the values, not the object.
+  const env = envWith(memoryKv());
+  const first = await worker.fetch(new Request("https://edge.example/v1/links/s", { headers: bearer }), env);
+  assert.equal(first.status, 404, "the first secret is accepted");
+  env.CONFIGURE_EDGE_API_SECRET = "another-agent-secret-abcdefghijklmnopqrstuv";
+  const old = await worker.fetch(new Request("https://edge.example/v1/links/s", { headers: bearer }), env);
+  assert.equal(old.status, 401, "the old secret no longer opens the agent API");
+  const fresh = await worker.fetch(
+    new Request("https://edge.example/v1/links/s", { headers: { authorization: `Bearer ${env.CONFIGURE_EDGE_API_SECRET}` } }),
+    env,
+  );
+  assert.equal(fresh.status, 404);
+});
