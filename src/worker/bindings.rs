@@ -87,6 +87,20 @@ impl Store for KvAdapter {
 /// The `RateLimit` port over the Workers Rate Limiting binding.
 pub struct RateLimiterAdapter(pub RateLimiter);
 
+/// The rate limiter bound as `name`, if any. Taken by its shape (an object
+/// with a `limit` method), not by its class name as `Env::rate_limiter`
+/// does, so a wrapped or renamed binding class cannot switch limiting off
+/// silently; a binding without `limit` is logged on every request.
+pub fn rate_limiter(env: &Env, name: &str) -> Option<RateLimiterAdapter> {
+    let binding = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok().filter(|b| b.is_object())?;
+    let limit = js_sys::Reflect::get(&binding, &JsValue::from_str("limit")).ok();
+    if !limit.is_some_and(|limit| limit.is_function()) {
+        ConsoleLog.warn(&format!("{name} is bound but has no limit method; nothing is limited"));
+        return None;
+    }
+    Some(RateLimiterAdapter(wasm_bindgen::JsCast::unchecked_into(binding)))
+}
+
 impl RateLimit for RateLimiterAdapter {
     async fn allow(&self, key: &str) -> Result<bool, String> {
         self.0.limit(key.to_owned()).await.map(|outcome| outcome.success).map_err(|e| e.to_string())

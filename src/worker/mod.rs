@@ -13,10 +13,9 @@ mod exchange;
 mod transport;
 
 use crate::app::App;
-use crate::log::Log;
 use crate::settings::config::Config;
 use crate::settings::{SettingKind, SettingSource, SETTINGS};
-use bindings::{ConsoleLog, EnvSettings, KvAdapter, RateLimiterAdapter};
+use bindings::{ConsoleLog, EnvSettings, KvAdapter};
 use std::rc::Rc;
 use worker::{Context, Env, Request, Response};
 
@@ -38,18 +37,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
     let config = config_for(&settings);
     let store = env.kv(KV_BINDING).ok().map(KvAdapter::new);
     let api = transport::api_for(&config);
-    let limiter = match env.rate_limiter(RATE_LIMITER_BINDING) {
-        Ok(limiter) => Some(RateLimiterAdapter(limiter)),
-        // Bound to something else: say so on every request rather than
-        // lose the limit silently.
-        Err(error) if settings.has_binding(RATE_LIMITER_BINDING) => {
-            ConsoleLog.warn(&format!(
-                "{RATE_LIMITER_BINDING} is bound but is not a rate limiter ({error}); nothing is limited"
-            ));
-            None
-        }
-        Err(_) => None,
-    };
+    let limiter = bindings::rate_limiter(&env, RATE_LIMITER_BINDING);
     let request = match exchange::read_request(&mut req).await {
         Ok(request) => request,
         Err(error) => return exchange::write_response(&crate::http::answer::json_error(&error)),

@@ -90,3 +90,19 @@ fn settings_are_read_from_env_strings_and_bindings_from_objects() {
     assert!(!settings.has_binding("CONFIGURE_AGENT"));
     assert!(!settings.has_binding("CONFIGURE_RATE_LIMITER"));
 }
+
+#[wasm_bindgen_test]
+async fn a_rate_limiter_is_taken_by_its_shape_not_its_class_name() {
+    use crate::http::ratelimit::RateLimit;
+    // A plain object with `limit` (no `Ratelimit` class): still a limiter.
+    let make = Function::new_no_args(
+        "return { LIMITER: { limit: async ({ key }) => ({ success: key !== 'complete:blocked' }) }, \
+                  NOT_A_LIMITER: { get: async () => null } };",
+    );
+    let env: worker::Env = wasm_bindgen::JsCast::unchecked_into(make.call0(&JsValue::NULL).unwrap());
+    let limiter = super::bindings::rate_limiter(&env, "LIMITER").expect("a limiter by shape");
+    assert_eq!(limiter.allow("complete:1.2.3.4").await, Ok(true));
+    assert_eq!(limiter.allow("complete:blocked").await, Ok(false));
+    assert!(super::bindings::rate_limiter(&env, "NOT_A_LIMITER").is_none());
+    assert!(super::bindings::rate_limiter(&env, "ABSENT").is_none());
+}
