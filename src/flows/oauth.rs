@@ -30,7 +30,8 @@ use crate::sealing::seal::Keyring;
 use crate::sealing::session::{EdgeSession, SessionKeys, SessionUser};
 use crate::settings::config::{require, Config};
 use crate::settings::Secret;
-use crate::storage::records::{setup_key, LinkSource, RECORD_VERSION};
+use crate::storage::records::{setup_key, LinkSource};
+use crate::storage::repository::{remember, remembered};
 use crate::storage::store::Store;
 use crate::VERSION;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -214,9 +215,9 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
     /// registration was made now; a failure is logged and retried next time.
     async fn register_until_remembered(&self, redirect_uri: &str) -> bool {
         let key = redirect_setup_key(self.client.client_id, redirect_uri);
-        match self.store.get(&key).await {
-            Ok(Some(_)) => return false,
-            Ok(None) => {}
+        match remembered(self.store, &key).await {
+            Ok(true) => return false,
+            Ok(false) => {}
             Err(error) => {
                 self.log.warn(&format!("OAuth redirect registration not checked: {error}"));
                 return false;
@@ -309,11 +310,9 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
         };
         store_link(self.store, self.keyring, link, self.now_ms).await?;
         if login.registered {
-            let redirect_uri = self.redirect_uri();
-            if let Err(error) =
-                remember_oauth_redirect(self.store, self.client.client_id, &redirect_uri, self.now_ms).await
-            {
-                self.log.warn(&format!("OAuth redirect registration not remembered: {}", error.message()));
+            let key = redirect_setup_key(self.client.client_id, &self.redirect_uri());
+            if let Err(error) = remember(self.store, &key, "oauth_redirect", self.now_ms).await {
+                self.log.warn(&format!("OAuth redirect registration not remembered: {error}"));
             }
         }
 
@@ -370,11 +369,11 @@ pub async fn ensure_oauth_redirect<S: Store, A: ConfigureApi>(
     now_ms: u64,
 ) -> Result<RedirectRegistration, RegistrationError> {
     let key = redirect_setup_key(client_id, uri);
-    if !force && store.get(&key).await.map_err(RegistrationError::Store)?.is_some() {
+    if !force && remembered(store, &key).await.map_err(RegistrationError::Store)? {
         return Ok(RedirectRegistration::Remembered);
     }
     let outcome = register_oauth_redirect(api, api_key, client_id, uri).await?;
-    remember_oauth_redirect(store, client_id, uri, now_ms).await?;
+    remember(store, &key, "oauth_redirect", now_ms).await.map_err(RegistrationError::Store)?;
     Ok(outcome)
 }
 
@@ -401,26 +400,6 @@ async fn register_oauth_redirect<A: ConfigureApi>(
     } else {
         RedirectRegistration::AlreadyRegistered
     })
-}
-
-async fn remember_oauth_redirect<S: Store>(
-    store: &S,
-    client_id: &str,
-    uri: &str,
-    now_ms: u64,
-) -> Result<(), RegistrationError> {
-    let record = crate::storage::records::SetupRecord {
-        v: RECORD_VERSION,
-        kind: "oauth_redirect".to_owned(),
-        registered_at: iso8601(now_ms),
-    };
-    let text = serde_json::to_string(&record).map_err(|e| {
-        RegistrationError::Store(crate::storage::store::StoreError {
-            operation: "put",
-            detail: e.to_string(),
-        })
-    })?;
-    store.put(&redirect_setup_key(client_id, uri), &text, None).await.map_err(RegistrationError::Store)
 }
 
 #[cfg(test)]

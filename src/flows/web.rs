@@ -30,14 +30,14 @@ use crate::sdk::strict_url::StrictUrl;
 use crate::sealing::seal::Keyring;
 use crate::settings::config::Config;
 use crate::storage::records::{
-    redeem_key, setup_key, state_key, ticket_key, SetupRecord, WebSignInRecord, RECORD_VERSION,
+    redeem_key, setup_key, state_key, ticket_key, WebSignInRecord, RECORD_VERSION,
 };
 use crate::storage::store::Store;
 use crate::VERSION;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::storage::repository::{live_record, put_item};
+use crate::storage::repository::{live_record, put_item, remember, remembered};
 
 pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
@@ -166,19 +166,11 @@ pub async fn ensure_return_to<S: Store, A: ConfigureApi>(
     now_ms: u64,
 ) -> Result<bool, RegistrationError> {
     let key = setup_key("return_to", callback, VERSION);
-    if !force && store.get(&key).await.map_err(RegistrationError::Store)?.is_some() {
+    if !force && remembered(store, &key).await.map_err(RegistrationError::Store)? {
         return Ok(false);
     }
     api.allow_return_to(callback).await.map_err(RegistrationError::Configure)?;
-    let record =
-        SetupRecord { v: RECORD_VERSION, kind: "return_to".to_owned(), registered_at: iso8601(now_ms) };
-    let text = serde_json::to_string(&record).map_err(|e| {
-        RegistrationError::Store(crate::storage::store::StoreError {
-            operation: "put",
-            detail: e.to_string(),
-        })
-    })?;
-    store.put(&key, &text, None).await.map_err(RegistrationError::Store)?;
+    remember(store, &key, "return_to", now_ms).await.map_err(RegistrationError::Store)?;
     Ok(true)
 }
 

@@ -1,17 +1,40 @@
-//! Short-lived records in KV, read back only while live: the one read that
-//! journeys, web sign-in tickets and states, and sealed items share
-//! (`live_record`), and the sealed items themselves: one-time records whose
-//! whole content is one sealed JSON payload bound to its KV key (a web
-//! callback's result waiting for the app's redeem, a message completion
-//! waiting for its confirmation word). Anything unreadable, expired or that
-//! does not open is treated as absent (and logged).
+//! The patterns every flow shares over the store:
+//! - short-lived records read back only while live: the one read that
+//!   journeys, web sign-in tickets and states, and sealed items share
+//!   (`live_record`);
+//! - the sealed items themselves: one-time records whose whole content is
+//!   one sealed JSON payload bound to its KV key (a web callback's result
+//!   waiting for the app's redeem, a message completion waiting for its
+//!   confirmation word): `put_item`, `live_item`;
+//! - registrations remembered for good (the return-code callback, the OAuth
+//!   redirect URI): `remembered`, `remember`.
+//!
+//! Anything unreadable, expired or that does not open is treated as absent
+//! (and logged).
 
+use crate::clock::iso8601;
 use crate::error::EdgeError;
 use crate::log::Log;
 use crate::sealing::seal::Keyring;
-use crate::storage::records::{parse_record, Expiring, Record, SealedItemRecord, RECORD_VERSION};
-use crate::storage::store::Store;
+use crate::storage::records::{
+    parse_record, Expiring, Record, SealedItemRecord, SetupRecord, RECORD_VERSION,
+};
+use crate::storage::store::{Store, StoreError};
 use serde_json::Value;
+
+/// Whether a registration is remembered at `key` (`records::setup_key`).
+pub async fn remembered<S: Store>(store: &S, key: &str) -> Result<bool, StoreError> {
+    Ok(store.get(key).await?.is_some())
+}
+
+/// Remembers a registration of `kind` at `key`, for good: `{v, kind,
+/// registeredAt}`, never a secret.
+pub async fn remember<S: Store>(store: &S, key: &str, kind: &str, now_ms: u64) -> Result<(), StoreError> {
+    let record = SetupRecord { v: RECORD_VERSION, kind: kind.to_owned(), registered_at: iso8601(now_ms) };
+    let text = serde_json::to_string(&record)
+        .map_err(|error| StoreError { operation: "put", detail: error.to_string() })?;
+    store.put(key, &text, None).await
+}
 
 /// Seals `payload` under `key` for `ttl_ms` from `now_ms`.
 pub async fn put_item<S: Store>(
