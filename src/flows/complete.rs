@@ -14,12 +14,12 @@
 //! the same subject; `none`: linked at once, but never over a link to
 //! another Configure user (409).
 
+use super::Flow;
 use crate::api::{approved_agent_token, ConfigureApi, PhoneRecognition};
 use crate::error::EdgeError;
 use crate::http::body::{optional_string, required_string};
 use crate::log::Log;
 use crate::sdk::configure_error::ErrorCode;
-use crate::sealing::seal::Keyring;
 use crate::storage::records::{journey_key, pending_key, Binding, LinkSource};
 use crate::storage::store::Store;
 use serde_json::{json, Map, Value};
@@ -60,7 +60,7 @@ pub enum Completed {
 /// Completes a journey: links its subject to the validated token, or keeps
 /// the completion pending, as the journey's binding says.
 pub async fn complete<S: Store, A: ConfigureApi>(
-    flow: &super::Flow<'_, S, A>,
+    flow: &Flow<'_, S, A>,
     completion: &Completion,
 ) -> Result<Completed, EdgeError> {
     let agent = flow.agent()?.as_str();
@@ -98,7 +98,7 @@ pub async fn complete<S: Store, A: ConfigureApi>(
             if existing.is_some_and(|link| link.user_id != user_id) {
                 return Err(EdgeError::LinkConflict);
             }
-            link_and_close(store, keyring, &journey, completed, now_ms, log).await
+            link_and_close(flow, &journey, completed).await
         }
         Binding::Phone => {
             let recognition = match api.recognize_phone(&journey.phone_candidates).await {
@@ -109,14 +109,12 @@ pub async fn complete<S: Store, A: ConfigureApi>(
                 Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
             };
             match recognition.as_ref().and_then(|r| recognized_user(r, agent)) {
-                Some(owner) if owner == user_id => {
-                    link_and_close(store, keyring, &journey, completed, now_ms, log).await
-                }
+                Some(owner) if owner == user_id => link_and_close(flow, &journey, completed).await,
                 Some(_) => Err(EdgeError::PhoneMismatch),
-                None => keep_pending(store, keyring, &journey, completed, now_ms, log).await,
+                None => keep_pending(flow, &journey, completed).await,
             }
         }
-        Binding::Confirmation => keep_pending(store, keyring, &journey, completed, now_ms, log).await,
+        Binding::Confirmation => keep_pending(flow, &journey, completed).await,
     }
 }
 
@@ -137,14 +135,12 @@ fn recognized_user<'r>(recognition: &'r PhoneRecognition, agent: &str) -> Option
 }
 
 /// Writes the subject's link, then closes the journey.
-async fn link_and_close<S: Store>(
-    store: &S,
-    keyring: &Keyring,
+async fn link_and_close<S: Store, A: ConfigureApi>(
+    flow: &Flow<'_, S, A>,
     journey: &OpenJourney,
     completed: CompletedSignIn<'_>,
-    now_ms: u64,
-    log: &dyn Log,
 ) -> Result<Completed, EdgeError> {
+    let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     let link = NewLink::agent_token(
         &journey.subject,
         completed.token,
@@ -184,14 +180,12 @@ pub(crate) async fn close_journey<S: Store>(
 /// the same conversation (from this journey or another) is a forwarded link
 /// racing its owner: both are discarded and their journeys closed, so
 /// neither can be confirmed by the other's word.
-async fn keep_pending<S: Store>(
-    store: &S,
-    keyring: &Keyring,
+async fn keep_pending<S: Store, A: ConfigureApi>(
+    flow: &Flow<'_, S, A>,
     journey: &OpenJourney,
     completed: CompletedSignIn<'_>,
-    now_ms: u64,
-    log: &dyn Log,
 ) -> Result<Completed, EdgeError> {
+    let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     let word = journey
         .confirmation
         .as_deref()

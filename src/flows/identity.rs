@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::complete::close_journey;
 use super::journeys::live_journey;
 use super::links::{read_link, store_link, NewLink};
-use super::MAX_SUBJECT_LEN;
+use crate::http::body::MAX_SUBJECT_LEN;
 use crate::storage::repository::{live_item, text_field};
 
 /// The body of `POST /v1/identity/resolve`.

@@ -13,7 +13,7 @@ pub mod web;
 
 use crate::api::ConfigureApi;
 use crate::error::EdgeError;
-use crate::http::body::required_string;
+use crate::http::body::{required_string, MAX_SUBJECT_LEN};
 use crate::log::Log;
 use crate::sdk::agent::AgentHandle;
 use crate::sealing::seal::Keyring;
@@ -22,8 +22,6 @@ use crate::storage::store::Store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
-
-pub use crate::http::body::MAX_SUBJECT_LEN;
 
 /// The prefix of the subjects "Continue with Configure" links OAuth tokens
 /// under (`configure:<sub>`): reserved, so no agent can choose one.

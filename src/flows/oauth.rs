@@ -50,8 +50,6 @@ pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
 pub const SESSION_PATH: &str = "/auth/configure/session";
 pub const LOGOUT_PATH: &str = "/auth/configure/logout";
 
-pub use crate::http::cookies::OAUTH_STATE_COOKIE;
-
 /// The associated data of the login cookie's sealed payload: a sealed value
 /// from anywhere else does not open as a login.
 const LOGIN_COOKIE_CONTEXT: &str = "cookie:__Host-configure-edge-oauth";
