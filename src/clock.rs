@@ -17,6 +17,47 @@ pub fn iso8601(ms: u64) -> String {
     )
 }
 
+/// The milliseconds of a timestamp written by `iso8601` (the records' own
+/// format, `YYYY-MM-DDTHH:MM:SS.sssZ`); anything else is `None`.
+pub fn parse_iso8601(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    let shape = b.len() == 24
+        && [4, 7].iter().all(|&i| b[i] == b'-')
+        && b[10] == b'T'
+        && [13, 16].iter().all(|&i| b[i] == b':')
+        && b[19] == b'.'
+        && b[23] == b'Z';
+    if !shape {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u64> {
+        let digits = &text[from..to];
+        digits.bytes().all(|c| c.is_ascii_digit()).then(|| digits.parse().ok())?
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second, millis) = (number(11, 13)?, number(14, 16)?, number(17, 19)?, number(20, 23)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = days_from_civil(year as i64, month as u32, day as u32);
+    let ms = (days * 86_400 + (hour * 3600 + minute * 60 + second) as i64) * 1000 + millis as i64;
+    let ms = u64::try_from(ms).ok()?;
+    // A day past the month's end (2026-02-31) does not read back the same.
+    (iso8601(ms) == text).then_some(ms)
+}
+
+/// (year, month, day) to days since 1970-01-01 (the inverse of
+/// `civil_from_days`, same algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = i64::from(if month > 2 { month - 3 } else { month + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
 /// calendar (H. Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -42,5 +83,21 @@ mod tests {
         assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601(1_795_872_054_123), "2026-11-28T13:20:54.123Z");
         assert_eq!(iso8601(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn parses_what_it_writes_and_nothing_else() {
+        for ms in [0, 951_782_400_000, 1_795_872_054_123, 4_102_444_799_999, 1_709_164_800_000] {
+            assert_eq!(parse_iso8601(&iso8601(ms)), Some(ms));
+        }
+        for bad in [
+            "2026-02-31T00:00:00.000Z",
+            "2026-11-28T13:20:54Z",
+            "2026-11-28 13:20:54.000Z",
+            "+026-11-28T13:20:54.000Z",
+            "",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
     }
 }

@@ -236,7 +236,9 @@ fn webhook_cors_is_for_the_sign_in_origins_only() {
 
 #[test]
 fn configure_outage_and_kv_failures_lose_nothing() {
-    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
+    // KV alone: the faults and records here are KV's (tests/ledger_flow.rs
+    // has the ledger's).
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT)).without_ledger();
     let journey = create_journey(&h, "space-1");
 
     for outage in [
@@ -634,7 +636,9 @@ fn only_approved_agent_tokens_complete() {
 
 #[test]
 fn a_pending_completion_survives_faults_until_confirmed() {
-    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
+    // KV alone: the faults and records here are KV's (tests/ledger_flow.rs
+    // has the ledger's).
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT)).without_ledger();
     let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-9"}"#);
     h.store.set_faults(Faults { put: true, ..Faults::default() });
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503);
@@ -669,7 +673,9 @@ const NEWER_KEY: &str = "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 
 #[test]
 fn every_plain_field_of_a_link_is_authenticated() {
-    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
+    // KV alone: the faults and records here are KV's (tests/ledger_flow.rs
+    // has the ledger's).
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT)).without_ledger();
     let journey = create_journey(&h, "chat-12");
     assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
     let key = configure_edge::storage::records::link_key("chat-12");
@@ -772,4 +778,80 @@ fn a_pending_completion_dies_with_its_journey() {
     assert_eq!(link_of(&h, "chat-16"), Value::Null);
     let pending_key = configure_edge::storage::records::pending_key("chat-16");
     assert!(h.store.entries().iter().all(|(k, _)| *k != pending_key), "the stale item is discarded");
+}
+
+#[test]
+fn concurrent_completions_of_one_journey_link_once() {
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "race-1");
+    let before = h.calls().len();
+    let answers = h.call_all((0..200).map(|_| webhook(&completion("tok-1", "user-1", &journey))).collect());
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 404).count(), 199);
+    assert_eq!(h.calls().len() - before, 1, "one validation reached Configure: {:?}", h.calls());
+    assert_eq!(link_of(&h, "race-1")["userId"], "user-1");
+    // A replay later: still the replay's answer.
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 404);
+}
+
+#[test]
+fn a_failed_completion_gives_its_journey_back_and_a_completion_is_resolved_at_once() {
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
+    let journey = create_journey(&h, "space-2");
+    h.configure().fail_all(server_error());
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 502);
+    h.configure().heal();
+    h.ledger().fail.set(true);
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 503, "ledger down");
+    h.ledger().fail.set(false);
+    // The KV copy of the link cannot be written: the ledger's is the link,
+    // and the next resolve reads it (read-your-writes).
+    h.store.set_faults(Faults { put: true, ..Faults::default() });
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    let resolved = resolve(&h, "space-2", "hello");
+    assert_eq!((resolved["linked"].clone(), resolved["token"].clone()), (Value::Bool(true), "tok-1".into()));
+    h.store.set_faults(Faults::default());
+    assert!(h.log.0.borrow().iter().any(|l| l.contains("KV copy")), "{:?}", h.log.0.borrow());
+    // Deleted: a tombstone, so a stale KV copy is never read back.
+    let key = configure_edge::storage::records::link_key("space-2");
+    let stale = serde_json::to_string(&h.ledger().value(&key)).unwrap();
+    assert_eq!(
+        h.call(
+            HttpRequest::new("DELETE", "https://edge.example/v1/links/space-2")
+                .unwrap()
+                .with_header("Authorization", &format!("Bearer {SECRET}"))
+        )
+        .status,
+        204
+    );
+    let stale: String = serde_json::from_str(&stale).unwrap();
+    pollster::block_on(configure_edge::storage::store::Store::put(&h.store, &key, &stale, None)).unwrap();
+    assert_eq!(link_of(&h, "space-2"), Value::Null);
+}
+
+#[test]
+fn links_written_on_kv_alone_are_adopted_by_the_ledger() {
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT)).without_ledger();
+    let journey = create_journey(&h, "old-1");
+    assert_eq!(h.call(webhook(&completion("tok-1", "user-1", &journey))).status, 200);
+    let key = configure_edge::storage::records::link_key("old-1");
+    let mut h = h;
+    h.ledger = Some(MemoryLedger::new());
+    assert_eq!(link_of(&h, "old-1")["token"], "tok-1");
+    assert!(h.ledger().value(&key).is_some(), "adopted");
+}
+
+#[test]
+fn concurrent_confirmations_link_once() {
+    let h = Harness::new(FakeConfigure::default().with_token("tok-1", "user-1", AGENT));
+    let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-race"}"#);
+    assert_eq!(json(&h.call(webhook(&completion("tok-1", "user-1", &journey))))["pending"], true);
+    let body =
+        serde_json::json!({ "subject": "chat-race", "messageText": format!("done {word}") }).to_string();
+    let answers = h.call_all((0..20).map(|_| agent_post("/v1/identity/resolve", &body)).collect());
+    let sources: Vec<String> =
+        answers.iter().map(|a| json(a)["source"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(sources.iter().filter(|s| *s == "webhook").count(), 1, "{sources:?}");
+    assert_eq!(link_of(&h, "chat-race")["userId"], "user-1");
 }

@@ -385,11 +385,13 @@ fn tampered_or_expired_sessions_are_401_and_cleared() {
         assert_eq!(response.status, 401, "{bad}");
         assert!(clears(&response, SESSION_COOKIE));
     }
-    // Signed with a key that has since been retired.
+    // Signed with a key that has since been retired (on KV alone: these
+    // harnesses check the cookie's keys, not the recorded session).
     let rotated = harness_with(
         FakeConfigure::default(),
         &[("CONFIGURE_EDGE_SESSION_KEYS", "s2:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=")],
-    );
+    )
+    .without_ledger();
     assert_eq!(session(&rotated, Some(&cookie)).status, 401);
     // Rotation: the new key first, the old one still verifies.
     let both = harness_with(
@@ -398,7 +400,8 @@ fn tampered_or_expired_sessions_are_401_and_cleared() {
             "CONFIGURE_EDGE_SESSION_KEYS",
             &format!("s2:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=,{SESSION_KEYS}"),
         )],
-    );
+    )
+    .without_ledger();
     assert_eq!(session(&both, Some(&cookie)).status, 200);
 
     h.advance(86_400_000);
@@ -552,4 +555,118 @@ fn registration_failures_explain_themselves() {
     let setup = json(&h.call(agent_post("/v1/setup", "{}")));
     assert_eq!(setup["registered"].as_array().unwrap().len(), 1, "{setup}");
     assert!(calls(&h, REGISTER).is_empty());
+}
+
+#[test]
+fn logout_and_unlinking_revoke_sessions_at_once() {
+    let h = harness();
+    let first = signed_in(&h, "c1", "sub_9");
+    let second = signed_in(&h, "c2", "sub_9");
+    let other = signed_in(&h, "c3", "sub_other");
+    assert_eq!(logout(&h, &first, &[("Origin", APP)]).status, 200);
+    let old = session(&h, Some(&first));
+    assert_eq!(old.status, 401, "the same cookie, after logout");
+    assert!(clears(&old, SESSION_COOKIE));
+    assert_eq!(session(&h, Some(&second)).status, 200, "another session of the user lives on");
+    let unlink = HttpRequest::new("DELETE", &format!("{EDGE}/v1/links/configure%3Asub_9"))
+        .unwrap()
+        .with_header("Authorization", &format!("Bearer {SECRET}"));
+    assert_eq!(h.call(unlink).status, 204);
+    assert_eq!(session(&h, Some(&second)).status, 401, "every session of the unlinked user");
+    assert_eq!(session(&h, Some(&other)).status, 200, "other users keep theirs");
+}
+
+#[test]
+fn sessions_slide_with_use_under_their_cap() {
+    let h = harness_with(
+        FakeConfigure::default(),
+        &[("CONFIGURE_EDGE_SESSION_TTL_SECONDS", "3600"), ("CONFIGURE_EDGE_SESSION_IDLE_SECONDS", "600")],
+    );
+    let cookie = signed_in(&h, "c", "sub_1");
+    for _ in 0..5 {
+        h.advance(500_000);
+        assert_eq!(session(&h, Some(&cookie)).status, 200, "used within the idle window");
+    }
+    h.advance(500_000); // 3,000 s from sign-in
+    assert_eq!(session(&h, Some(&cookie)).status, 200);
+    h.advance(599_000); // 3,599 s: still under the cap
+    assert_eq!(session(&h, Some(&cookie)).status, 200);
+    h.advance(2_000); // past the absolute cap, however active
+    assert_eq!(session(&h, Some(&cookie)).status, 401);
+    let idle = signed_in(&h, "c2", "sub_2");
+    h.advance(601_000);
+    assert_eq!(session(&h, Some(&idle)).status, 401, "idle past the window");
+    // Without the ledger a session cannot be revoked (and /healthz says so).
+    let kv = harness().without_ledger();
+    let cookie = signed_in(&kv, "c", "sub_1");
+    assert_eq!(logout(&kv, &cookie, &[("Origin", APP)]).status, 200);
+    assert_eq!(session(&kv, Some(&cookie)).status, 200);
+    let health = json(&kv.call(HttpRequest::new("GET", &format!("{EDGE}/healthz")).unwrap()));
+    assert!(health["problems"].as_array().unwrap().iter().any(|p| p["setting"] == "CONFIGURE_LEDGER"));
+    let health = json(&h.call(HttpRequest::new("GET", &format!("{EDGE}/healthz")).unwrap()));
+    assert!(!health["problems"].as_array().unwrap().iter().any(|p| p["setting"] == "CONFIGURE_LEDGER"));
+}
+
+fn oauth_link(h: &Harness, sub: &str) -> HttpResponse {
+    h.call(agent_get(&format!("/v1/links/configure%3A{sub}")))
+}
+
+#[test]
+fn oauth_links_are_refreshed_once_near_expiry() {
+    let h = harness_with(FakeConfigure::default().with_expires_in(3600), &[]);
+    signed_in(&h, "c", "sub_r");
+    let fresh = json(&oauth_link(&h, "sub_r"));
+    assert_eq!(h.configure().refresh_requests(), 0, "an hour left: no refresh");
+    h.advance(3_540_000); // 60 s left
+    let reads = (0..50).map(|_| agent_get("/v1/links/configure%3Asub_r")).collect();
+    let answers = h.call_all(reads);
+    assert_eq!(h.configure().refresh_requests(), 1, "one refresh for 50 concurrent readers");
+    let tokens: std::collections::BTreeSet<String> =
+        answers.iter().map(|a| json(a)["token"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    let token = tokens.into_iter().next().unwrap();
+    assert_ne!(token, fresh["token"].as_str().unwrap());
+    let now = json(&oauth_link(&h, "sub_r"));
+    assert_eq!(now["token"], token.as_str());
+    assert_ne!(now["refreshToken"], fresh["refreshToken"], "rotated");
+    assert!(now["expiresAt"].as_str().unwrap() > fresh["expiresAt"].as_str().unwrap());
+    assert_eq!(h.configure().refresh_requests(), 1);
+    let refresh = calls(&h, "POST /oauth/token");
+    assert!(refresh.iter().any(|c| c.contains("grant_type=refresh_token")), "{refresh:?}");
+}
+
+#[test]
+fn a_refused_refresh_marks_the_link_reconnect_required() {
+    let h = harness_with(FakeConfigure::default().with_expires_in(30), &[]);
+    signed_in(&h, "c", "sub_x");
+    // The refresh token is spent elsewhere (rotation): Configure refuses ours.
+    let first = json(&oauth_link(&h, "sub_x"));
+    assert_eq!(h.configure().refresh_requests(), 1);
+    assert!(first["reconnectRequired"].is_null(), "{first}");
+    h.configure().refresh_tokens.borrow_mut().clear();
+    h.advance(60_000);
+    let refused = json(&oauth_link(&h, "sub_x"));
+    assert_eq!(refused["reconnectRequired"], true, "{refused}");
+    assert_eq!(h.configure().refresh_requests(), 2);
+    // Marked: no more refreshes until the user signs in again.
+    assert_eq!(json(&oauth_link(&h, "sub_x"))["reconnectRequired"], true);
+    assert_eq!(h.configure().refresh_requests(), 2);
+    // An outage is a 502 and leaves the link as it was.
+    let h = harness_with(FakeConfigure::default().with_expires_in(30), &[]);
+    signed_in(&h, "c", "sub_y");
+    h.configure().fail_all(server_error());
+    assert_eq!(oauth_link(&h, "sub_y").status, 502);
+    h.configure().heal();
+    assert!(json(&oauth_link(&h, "sub_y"))["token"].as_str().unwrap().starts_with("at-refreshed"));
+}
+
+#[test]
+fn concurrent_callbacks_of_one_login_spend_the_code_once() {
+    let h = harness();
+    let (login_cookie, params) = login(&h, None);
+    authorize(&h, &params, "c-race", "sub_c", true);
+    let url = format!("{EDGE}/auth/configure/oauth/callback?code=c-race&state={}", params["state"]);
+    let answers = h.call_all((0..30).map(|_| get(&url, &[(OAUTH_COOKIE, &login_cookie)])).collect());
+    assert_eq!(answers.iter().filter(|a| a.status == 302).count(), 1);
+    assert_eq!(calls(&h, "POST /oauth/token").len(), 1);
 }

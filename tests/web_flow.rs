@@ -210,7 +210,8 @@ fn redeem_codes_expire_and_survive_kv_faults() {
             ("PUBLIC_URL", "https://edge.example"),
             ("CONFIGURE_EDGE_REDEEM_TTL_SECONDS", "30"),
         ],
-    );
+    )
+    .without_ledger();
     let code = signed_in(&h, "s", "c1");
     h.advance(31_000);
     assert_eq!(redeem(&h, &code, "s").status, 404, "past its own expiresAt even while KV still holds it");
@@ -439,4 +440,37 @@ fn review_regressions_ticket_kept_on_failed_state_write_and_limited_callback_cle
     let response = callback(&limited, "code=c&state=s", Some("s"));
     assert_eq!(response.status, 429);
     assert!(clears_cookie(&response), "every callback answer clears the cookie, 429 included");
+}
+
+#[test]
+fn concurrent_callbacks_exchange_once_and_concurrent_redeems_link_once() {
+    let h = harness(FakeConfigure::default().with_code("c-race", "tok-r", "user-r", AGENT));
+    let (state, _) = start(&h, &ticket_url(&h, "racer", None));
+    let url = format!("https://edge.example/api/configure/callback?code=c-race&state={state}");
+    let answers = h.call_all((0..100).map(|_| get(&url, Some(&state))).collect());
+    let exchanges = h.calls().iter().filter(|c| c.contains("exchange")).count();
+    assert_eq!(exchanges, 1, "{:?}", h.calls());
+    let done: Vec<&HttpResponse> = answers.iter().filter(|a| a.status == 302).collect();
+    assert_eq!(done.len(), 1);
+    assert!(answers.iter().filter(|a| a.status != 302).all(|a| a.status == 400));
+    let code = redeem_code(done[0]);
+    let body = serde_json::json!({ "code": code, "subject": "racer" }).to_string();
+    let redeems = h.call_all((0..100).map(|_| agent_post("/v1/sign-ins/redeem", &body)).collect());
+    assert_eq!(redeems.iter().filter(|r| r.status == 200).count(), 1);
+    assert_eq!(redeems.iter().filter(|r| r.status == 404).count(), 99);
+    // One ticket, used concurrently: one state.
+    let ticket = ticket_url(&h, "racer-2", None);
+    let starts = h.call_all((0..20).map(|_| get(&ticket, None)).collect());
+    assert_eq!(starts.iter().filter(|s| s.status == 302).count(), 1);
+}
+
+#[test]
+fn a_failed_exchange_gives_the_state_back() {
+    let h = harness(FakeConfigure::default().with_code("c1", "tok-1", "user-1", AGENT));
+    let (state, _) = start(&h, &ticket_url(&h, "retry", None));
+    h.configure().fail_all(server_error());
+    assert_eq!(callback(&h, &format!("code=c1&state={state}"), Some(&state)).status, 502);
+    h.configure().heal();
+    assert_eq!(callback(&h, &format!("code=c1&state={state}"), Some(&state)).status, 302);
+    assert_eq!(callback(&h, &format!("code=c1&state={state}"), Some(&state)).status, 400, "spent");
 }

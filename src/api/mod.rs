@@ -107,6 +107,15 @@ pub struct TokenRequest<'a> {
     pub resource: &'a str,
 }
 
+/// A refresh-token grant (RFC 6749 section 6 with RFC 8707's resource
+/// indicator). Refresh tokens rotate: the answer's new refresh token
+/// replaces this one, which the server will refuse from now on.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRefresh<'a> {
+    pub refresh_token: &'a str,
+    pub resource: &'a str,
+}
+
 /// The token endpoint's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthTokens {
@@ -144,6 +153,15 @@ pub trait ConfigureApi {
         &self,
         client: OAuthClient<'_>,
         request: TokenRequest<'_>,
+    ) -> Result<OAuthTokens, ConfigureError>;
+    /// `POST <base>/oauth/token` with `grant_type=refresh_token`: new tokens
+    /// for a refresh token. A refusal of the grant (the refresh token is
+    /// used, revoked or expired: the user must sign in again) is the error
+    /// for which `is_invalid_grant` is true.
+    async fn oauth_refresh(
+        &self,
+        client: OAuthClient<'_>,
+        refresh: TokenRefresh<'_>,
     ) -> Result<OAuthTokens, ConfigureError>;
     /// `POST <base>/oauth/introspect`; a non-2xx answer is an inactive token.
     async fn introspect(&self, access_token: &str) -> Result<Introspection, ConfigureError>;
@@ -216,9 +234,8 @@ impl RequestBuilder {
         self.post(RETURN_DESTINATIONS_PATH, json!({ "return_to": return_to }))
     }
 
-    /// The token request as Better Auth sends it for the SDK's provider
-    /// config: form-encoded, `Authorization: Basic base64(id:secret)`
-    /// (id and secret as they are, as Better Auth joins them).
+    /// The authorization-code token request as Better Auth sends it for
+    /// the SDK's provider config.
     pub fn oauth_token(&self, client: OAuthClient<'_>, request: TokenRequest<'_>) -> ApiRequest {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "authorization_code")
@@ -227,6 +244,24 @@ impl RequestBuilder {
             .append_pair("code_verifier", request.code_verifier)
             .append_pair("resource", request.resource)
             .finish();
+        self.token_endpoint(client, body)
+    }
+
+    /// The refresh-token grant as Better Auth sends it: the same endpoint,
+    /// headers and client authentication as `oauth_token`.
+    pub fn oauth_refresh(&self, client: OAuthClient<'_>, refresh: TokenRefresh<'_>) -> ApiRequest {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", refresh.refresh_token)
+            .append_pair("resource", refresh.resource)
+            .finish();
+        self.token_endpoint(client, body)
+    }
+
+    /// A `POST` of a form-encoded grant to the token endpoint, with
+    /// client_secret_basic: `Authorization: Basic base64(id:secret)` (id and
+    /// secret as they are, as Better Auth joins them).
+    fn token_endpoint(&self, client: OAuthClient<'_>, body: String) -> ApiRequest {
         let credentials = format!("{}:{}", client.client_id, client.client_secret.expose());
         ApiRequest {
             method: "POST",
@@ -387,6 +422,17 @@ pub fn error_from_response(status: u16, body: &str) -> ConfigureError {
         _ => ErrorCode::InvalidInput,
     };
     ConfigureError::new(code, message).with_status(status)
+}
+
+/// Whether `error` is the token endpoint's refusal of a grant: a 400 with
+/// the OAuth error `invalid_grant` (RFC 6749 5.2). `error_from_response`
+/// keeps an OAuth error answer's `error` string as the message (and drops
+/// `error_description`), so the refusal is recognised by status and message.
+/// For a refresh this means the refresh token is used, revoked or expired:
+/// the user must sign in again. Outages, timeouts and other refusals
+/// (`invalid_client`, `invalid_request`, 5xx) are not this.
+pub fn is_invalid_grant(error: &ConfigureError) -> bool {
+    error.status == Some(400) && error.message == "invalid_grant"
 }
 
 /// The SDK's `fromCatch` for a transport failure.
@@ -554,6 +600,14 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
         request: TokenRequest<'_>,
     ) -> Result<OAuthTokens, ConfigureError> {
         parse_tokens(&self.call(self.requests.oauth_token(client, request)).await?)
+    }
+
+    async fn oauth_refresh(
+        &self,
+        client: OAuthClient<'_>,
+        refresh: TokenRefresh<'_>,
+    ) -> Result<OAuthTokens, ConfigureError> {
+        parse_tokens(&self.call(self.requests.oauth_refresh(client, refresh)).await?)
     }
 
     async fn introspect(&self, access_token: &str) -> Result<Introspection, ConfigureError> {

@@ -98,6 +98,46 @@ fn oauth_requests_match_better_auth_and_the_sdk() {
 }
 
 #[test]
+fn the_refresh_grant_goes_to_the_token_endpoint_like_the_code_grant() {
+    let secret = Secret::new("s3cret:+/");
+    let client = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
+    let request = builder().oauth_refresh(
+        client,
+        TokenRefresh { refresh_token: "r e+f/resh=1&x", resource: "https://api.configure.dev" },
+    );
+    assert_eq!((request.method, request.url.as_str()), ("POST", "https://api.example/oauth/token"));
+    assert_eq!(
+        request.body.as_deref(),
+        Some("grant_type=refresh_token&refresh_token=r+e%2Bf%2Fresh%3D1%26x&resource=https%3A%2F%2Fapi.configure.dev")
+    );
+    let fields: Vec<(String, String)> =
+        form_urlencoded::parse(request.body.as_deref().unwrap().as_bytes()).into_owned().collect();
+    assert_eq!(
+        fields,
+        [
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), "r e+f/resh=1&x".to_owned()),
+            ("resource".to_owned(), "https://api.configure.dev".to_owned()),
+        ]
+    );
+    assert_eq!(
+        request.headers,
+        vec![
+            ("Content-Type", "application/x-www-form-urlencoded".to_owned()),
+            ("Accept", "application/json".to_owned()),
+            ("Authorization", format!("Basic {}", STANDARD.encode("cfg_client_1:s3cret:+/"))),
+        ]
+    );
+    let code = TokenRequest { code: "c", redirect_uri: "r", code_verifier: "v", resource: "x" };
+    let code_grant = builder().oauth_token(client, code);
+    assert_eq!(
+        (code_grant.url, code_grant.headers),
+        (request.url, request.headers),
+        "same endpoint and auth"
+    );
+}
+
+#[test]
 fn redirect_failures_explain_like_the_sdk() {
     assert_eq!(
         redirect_failure_reason(401, r#"{"error_description":"expired"}"#, "c"),
@@ -240,6 +280,7 @@ fn every_call(api: &HttpConfigureApi<Scripted>) -> Vec<(&'static str, Option<Con
     let client = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
     let token =
         TokenRequest { code: "c", redirect_uri: "https://e/cb", code_verifier: "v", resource: "https://r" };
+    let refresh = TokenRefresh { refresh_token: "rt", resource: "https://r" };
     pollster::block_on(async {
         vec![
             ("validate", api.validate("tok").await.err()),
@@ -247,6 +288,7 @@ fn every_call(api: &HttpConfigureApi<Scripted>) -> Vec<(&'static str, Option<Con
             ("recognize_phone", api.recognize_phone(&["+14155550101".into()]).await.err()),
             ("allow_return_to", api.allow_return_to("https://e/cb").await.err()),
             ("oauth_token", api.oauth_token(client, token).await.err()),
+            ("oauth_refresh", api.oauth_refresh(client, refresh).await.err()),
             ("profile_identity", api.profile_identity("at").await.err()),
         ]
     })
@@ -295,7 +337,7 @@ fn answers_map_to_the_sdks_codes_through_every_call() {
             let expected = ConfigureError::new(code, message).with_status(status);
             assert_eq!(error, Some(expected), "{call}: {status} {body}");
         }
-        assert_eq!(api.transport.sent.borrow().len(), 6, "one request per call");
+        assert_eq!(api.transport.sent.borrow().len(), 7, "one request per call");
     }
 }
 
@@ -416,4 +458,78 @@ fn redirect_registration_maps_codes_and_explains_like_ensure_sso_callback() {
         Ok(OAuthRedirects { redirect_uris: vec![], changed: true }),
         "a 2xx without a readable body counts as a change"
     );
+}
+
+fn refresh_with(outcome: Result<ApiResponse, TransportError>) -> Result<OAuthTokens, ConfigureError> {
+    let secret = Secret::new(CLIENT_SECRET);
+    let client = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
+    let refresh = TokenRefresh { refresh_token: "refresh-secret-1", resource: "https://api.configure.dev" };
+    pollster::block_on(self::client(outcome).oauth_refresh(client, refresh))
+}
+
+#[test]
+fn a_refresh_sends_the_built_request_and_reads_the_rotated_tokens() {
+    let api = client(answer(
+        200,
+        r#"{"access_token":"at-2","token_type":"Bearer","expires_in":900,"refresh_token":"rt-2"}"#,
+    ));
+    let secret = Secret::new(CLIENT_SECRET);
+    let oauth = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
+    let refresh = TokenRefresh { refresh_token: "rt-1", resource: "https://api.configure.dev" };
+    let tokens = pollster::block_on(api.oauth_refresh(oauth, refresh)).unwrap();
+    assert_eq!(
+        tokens,
+        OAuthTokens {
+            access_token: "at-2".into(),
+            refresh_token: Some("rt-2".into()),
+            expires_in: Some(900)
+        }
+    );
+    assert_eq!(*api.transport.sent.borrow(), vec![(builder().oauth_refresh(oauth, refresh), 1234)]);
+    // A server that does not rotate answers no refresh token.
+    let kept = refresh_with(answer(200, r#"{"access_token":"at-3"}"#)).unwrap();
+    assert_eq!((kept.refresh_token, kept.expires_in), (None, None));
+    let error = refresh_with(answer(200, r#"{"refresh_token":"rt-2"}"#)).unwrap_err();
+    assert_eq!((error.code, is_invalid_grant(&error)), (ErrorCode::ServerError, false));
+}
+
+#[test]
+fn an_invalid_grant_is_recognised_and_nothing_else_is() {
+    let refused = refresh_with(answer(
+        400,
+        r#"{"error":"invalid_grant","error_description":"refresh token refresh-secret-1 was already used"}"#,
+    ))
+    .unwrap_err();
+    assert!(is_invalid_grant(&refused), "{refused:?}");
+    // The mapping of OAuth error answers is kept: the `error` string is the message.
+    assert_eq!(refused, ConfigureError::new(ErrorCode::InvalidInput, "invalid_grant").with_status(400));
+    assert!(!refused.to_string().contains("refresh-secret-1"), "no token in the error: {refused}");
+    assert!(!refused.to_string().contains(CLIENT_SECRET));
+    assert!(!refused.is_transient());
+    assert!(is_invalid_grant(&refresh_with(answer(400, r#"{"error":"invalid_grant"}"#)).unwrap_err()));
+    // The same refusal of an authorization code is recognised too.
+    let secret = Secret::new(CLIENT_SECRET);
+    let oauth = OAuthClient { client_id: "cfg_client_1", client_secret: &secret };
+    let code = TokenRequest { code: "c", redirect_uri: "r", code_verifier: "v", resource: "x" };
+    let used_code = client(answer(400, r#"{"error":"invalid_grant"}"#));
+    assert!(is_invalid_grant(&pollster::block_on(used_code.oauth_token(oauth, code)).unwrap_err()));
+
+    for (outcome, what) in [
+        (answer(500, r#"{"error":"invalid_grant"}"#), "a 5xx"),
+        (answer(500, ""), "an outage"),
+        (answer(503, &structured("api_error", "unavailable", "invalid_grant")), "a structured 5xx"),
+        (answer(401, r#"{"error":"invalid_client"}"#), "a client refusal"),
+        (answer(400, r#"{"error":"invalid_request"}"#), "another OAuth error"),
+        (answer(400, r#"{"error":"unsupported_grant_type"}"#), "an unsupported grant"),
+        (answer(400, r#"{"error_description":"invalid_grant"}"#), "only a description"),
+        (answer(400, r#"{"message":"Invalid_Grant "}"#), "a lookalike"),
+        (answer(429, r#"{"error":"invalid_grant"}"#), "a rate limit"),
+        (answer(200, "not json"), "a malformed answer"),
+        (Err(TransportError::Timeout), "a timeout"),
+        (Err(TransportError::Network("invalid_grant".into())), "a network failure"),
+    ] {
+        let error = refresh_with(outcome).unwrap_err();
+        assert!(!is_invalid_grant(&error), "{what}: {error:?}");
+    }
+    assert!(refresh_with(Err(TransportError::Timeout)).unwrap_err().is_transient());
 }

@@ -12,6 +12,7 @@ use crate::flows::journeys::{create_journey, JourneyRequest};
 use crate::flows::links::{delete_link, get_link};
 use crate::flows::oauth::OAuthContext;
 use crate::flows::redeem::{redeem, RedeemRequest};
+use crate::flows::sessions::{end_session, live_session};
 use crate::flows::setup::setup;
 use crate::flows::web::{
     check_return_after, create_sign_in, query_value, CallbackQuery, SignInRequest, WebContext,
@@ -29,6 +30,7 @@ use crate::log::Log;
 use crate::sealing::session::SESSION_COOKIE;
 use crate::settings::config::{require, Config};
 use crate::settings::{self, SettingSource};
+use crate::storage::ledger::Ledger;
 use crate::storage::store::Store;
 use crate::VERSION;
 use serde_json::{json, Value};
@@ -41,6 +43,9 @@ pub struct App<'a, S: Store, A: ConfigureApi, L: RateLimit = NoLimit> {
     pub config: &'a Config,
     pub store: Option<&'a S>,
     pub api: Option<&'a A>,
+    /// The ledger (`CONFIGURE_LEDGER`), if bound: single use, link writes
+    /// and sessions; without it the Worker runs on KV alone, best effort.
+    pub ledger: Option<Ledger<'a>>,
     /// The public routes' limiter (`CONFIGURE_RATE_LIMITER`), if bound.
     pub limiter: Option<&'a L>,
     pub now_ms: u64,
@@ -168,15 +173,22 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                     cookies::set(SESSION_COOKIE, &finished.session, self.config.session_ttl_seconds);
                 HttpResponse::redirect(&finished.location).with_header("Set-Cookie", &session)
             }
-            Route::Session => self.session(request),
-            Route::Logout => self.logout(request),
+            Route::Session => self.session(request).await,
+            Route::Logout => self.logout(request).await,
         };
         Ok(response)
     }
 
     /// The request's flow context.
     fn flow(&self) -> Flow<'_, S, A> {
-        Flow { store: self.store, api: self.api, config: self.config, now_ms: self.now_ms, log: self.log }
+        Flow {
+            store: self.store,
+            api: self.api,
+            ledger: self.ledger,
+            config: self.config,
+            now_ms: self.now_ms,
+            log: self.log,
+        }
     }
 
     /// A failure on the route's surface; the server's own failures are logged.
@@ -246,7 +258,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
     }
 
     /// `GET /auth/configure/session`: `{user}` from a valid session cookie, or 401.
-    fn session(&self, request: &HttpRequest) -> HttpResponse {
+    async fn session(&self, request: &HttpRequest) -> HttpResponse {
         let origin = cors::check(request, &self.config.allowed_return_origins);
         let response = if request.method == Method::Options {
             cors::preflight_with_credentials(
@@ -260,13 +272,18 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 Err(error) => self.failure(error),
                 Ok(keys) => {
                     let cookie = cookies::read(request, SESSION_COOKIE);
-                    match cookie.as_deref().and_then(|c| keys.verify(c, self.now_ms / 1000)) {
-                        Some(session) => HttpResponse::json(200, &json!({ "user": session.user })),
+                    let session = match cookie.as_deref() {
+                        Some(c) => live_session(self.ledger, keys, c, self.config, self.now_ms).await,
+                        None => Ok(None),
+                    };
+                    match session {
+                        Ok(Some(session)) => HttpResponse::json(200, &json!({ "user": session.user })),
+                        Err(error) => self.failure(error),
                         // A cookie that no longer verifies (tampered, expired,
-                        // key retired) is removed.
-                        None if cookie.is_some() => answer::json_error(&EdgeError::NotSignedIn)
+                        // key retired) or whose session ended is removed.
+                        Ok(None) if cookie.is_some() => answer::json_error(&EdgeError::NotSignedIn)
                             .with_header("Set-Cookie", &cookies::clear(SESSION_COOKIE)),
-                        None => answer::json_error(&EdgeError::NotSignedIn),
+                        Ok(None) => answer::json_error(&EdgeError::NotSignedIn),
                     }
                 }
             }
@@ -279,7 +296,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
     /// return origin (browsers always send `Origin` on POST); a request
     /// without `Origin` or `Sec-Fetch-Site` is not from a browser, so no
     /// cookie of a victim rides on it.
-    fn logout(&self, request: &HttpRequest) -> HttpResponse {
+    async fn logout(&self, request: &HttpRequest) -> HttpResponse {
         let allowed = &self.config.allowed_return_origins;
         let origin = cors::check(request, allowed);
         if request.method == Method::Options {
@@ -301,6 +318,20 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             return cors::decorate_with_credentials(self.failure(EdgeError::OriginNotAllowed), &origin);
         }
         let return_after = query_value(&request.query, "returnAfter").filter(|r| !r.is_empty());
+        if let Some(destination) = &return_after {
+            if let Err(error) = check_return_after(destination, allowed) {
+                return cors::decorate_with_credentials(self.failure(error), &origin);
+            }
+        }
+        // The recorded session ends first: its cookie is refused from now
+        // on, wherever it was copied to.
+        if let (Some(cookie), Ok(keys)) =
+            (cookies::read(request, SESSION_COOKIE), require(&self.config.session_keys))
+        {
+            if let Err(error) = end_session(self.ledger, keys, &cookie, self.now_ms).await {
+                return cors::decorate_with_credentials(self.failure(error), &origin);
+            }
+        }
         let response = match return_after.map(|r| check_return_after(&r, allowed)) {
             Some(Err(error)) => return cors::decorate_with_credentials(self.failure(error), &origin),
             Some(Ok(url)) => HttpResponse::redirect(&url).with_status(303),
@@ -318,12 +349,15 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
     }
 
     fn healthz(&self) -> HttpResponse {
-        let problems: Vec<Value> = self
+        let mut problems: Vec<Value> = self
             .config
             .problems
             .iter()
             .map(|p| json!({ "setting": p.setting, "problem": p.reason }))
             .collect();
+        if self.ledger.is_none() {
+            problems.push(json!({ "setting": LEDGER_SETTING, "problem": NO_LEDGER }));
+        }
         HttpResponse::json(
             200,
             &json!({
@@ -335,6 +369,15 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         )
     }
 }
+
+/// The Durable Object binding of the ledger (storage/ledger.rs).
+pub const LEDGER_SETTING: &str = "CONFIGURE_LEDGER";
+
+/// What `/healthz` says without the ledger.
+const NO_LEDGER: &str = "not bound: running on KV alone, so single use is best effort \
+    (concurrent requests can use one journey, state, ticket or code twice), a link written in \
+    one location can take a minute to be read in another, OAuth refreshes can race, and edge \
+    sessions cannot be revoked";
 
 /// A form post or link (a page navigation) rather than `fetch`.
 fn wants_html(request: &HttpRequest) -> bool {

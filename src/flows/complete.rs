@@ -21,11 +21,12 @@ use crate::http::body::{optional_string, required_string};
 use crate::log::Log;
 use crate::sdk::configure_error::ErrorCode;
 use crate::storage::records::{journey_key, pending_key, Binding, LinkSource};
+use crate::storage::single_use::Claim;
 use crate::storage::store::Store;
 use serde_json::{json, Map, Value};
 
 use super::journeys::{live_journey, OpenJourney};
-use super::links::{read_link, store_link, NewLink};
+use crate::storage::links::NewLink;
 use crate::storage::repository::{live_item, put_item, text_field};
 
 /// What the hosted page posts: `{token, userId, agent, journeyId}`.
@@ -63,14 +64,27 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     flow: &Flow<'_, S, A>,
     completion: &Completion,
 ) -> Result<Completed, EdgeError> {
-    let agent = flow.agent()?.as_str();
-    let api = flow.api()?;
     let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     // The journey first: an unknown journey costs no Configure request and
     // tells nothing about the token.
     let key = journey_key(&completion.journey_id);
     let journey = live_journey(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::JourneyNotFound)?;
+    // Then the claim, before any Configure request: of concurrent
+    // completions one goes on, the others are answered as a replay. A
+    // linked journey is spent; a failure or a pending completion gives it
+    // back (it stays usable, for a retry or its confirmation word).
+    let claim = Claim::take(flow.ledger, &key, now_ms).await?.ok_or(EdgeError::JourneyNotFound)?;
+    let result = complete_claimed(flow, completion, &journey).await;
+    claim.settle(result, |done| *done == Completed::Linked, journey.expires_at, log).await
+}
 
+/// The completion's work once its journey is claimed.
+async fn complete_claimed<S: Store, A: ConfigureApi>(
+    flow: &Flow<'_, S, A>,
+    completion: &Completion,
+    journey: &OpenJourney,
+) -> Result<Completed, EdgeError> {
+    let (agent, api) = (flow.agent()?.as_str(), flow.api()?);
     let validation = match api.validate(&completion.token).await {
         Ok(validation) => validation,
         // The API refused the token itself (400): it is not a valid token.
@@ -94,11 +108,11 @@ pub async fn complete<S: Store, A: ConfigureApi>(
 
     match journey.binding {
         Binding::None => {
-            let existing = read_link(store, keyring, &journey.subject, agent, log).await?;
+            let existing = flow.links()?.read(&journey.subject).await?;
             if existing.is_some_and(|link| link.user_id != user_id) {
                 return Err(EdgeError::LinkConflict);
             }
-            link_and_close(flow, &journey, completed).await
+            link_and_close(flow, journey, completed).await
         }
         Binding::Phone => {
             let recognition = match api.recognize_phone(&journey.phone_candidates).await {
@@ -109,12 +123,12 @@ pub async fn complete<S: Store, A: ConfigureApi>(
                 Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
             };
             match recognition.as_ref().and_then(|r| recognized_user(r, agent)) {
-                Some(owner) if owner == user_id => link_and_close(flow, &journey, completed).await,
+                Some(owner) if owner == user_id => link_and_close(flow, journey, completed).await,
                 Some(_) => Err(EdgeError::PhoneMismatch),
-                None => keep_pending(flow, &journey, completed).await,
+                None => keep_pending(flow, journey, completed).await,
             }
         }
-        Binding::Confirmation => keep_pending(flow, &journey, completed).await,
+        Binding::Confirmation => keep_pending(flow, journey, completed).await,
     }
 }
 
@@ -140,7 +154,7 @@ async fn link_and_close<S: Store, A: ConfigureApi>(
     journey: &OpenJourney,
     completed: CompletedSignIn<'_>,
 ) -> Result<Completed, EdgeError> {
-    let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
+    let (store, log) = (flow.store()?, flow.log);
     let link = NewLink::agent_token(
         &journey.subject,
         completed.token,
@@ -148,7 +162,7 @@ async fn link_and_close<S: Store, A: ConfigureApi>(
         completed.agent,
         LinkSource::Webhook,
     );
-    store_link(store, keyring, link, now_ms).await?;
+    flow.links()?.store(link).await?;
     // The link is written: the completion has succeeded. A failed delete
     // leaves the journey usable until its TTL (a replay rewrites the same
     // link after validating the token again); it is logged, not an error.

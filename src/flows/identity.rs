@@ -11,10 +11,8 @@
 use crate::api::ConfigureApi;
 use crate::error::EdgeError;
 use crate::http::body::{optional_bool, optional_string, optional_string_list};
-use crate::log::Log;
 use crate::sdk::configure_error::ConfigureError;
 use crate::sdk::phone::normalize_candidates;
-use crate::sealing::seal::Keyring;
 use crate::storage::records::{pending_key, LinkSource};
 use crate::storage::store::Store;
 use serde::Serialize;
@@ -22,9 +20,10 @@ use serde_json::{Map, Value};
 
 use super::complete::close_journey;
 use super::journeys::live_journey;
-use super::links::{read_link, store_link, NewLink};
 use crate::http::body::MAX_SUBJECT_LEN;
+use crate::storage::links::NewLink;
 use crate::storage::repository::{live_item, text_field};
+use crate::storage::single_use::Claim;
 
 /// The body of `POST /v1/identity/resolve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,15 +56,13 @@ fn carries_word(text: &str, word: &str) -> bool {
 
 /// Links the subject to its pending completion when `text` carries the
 /// completion's word: the token and its user, else `None` (nothing changes).
-async fn confirm_pending<S: Store>(
-    store: &S,
-    keyring: &Keyring,
-    agent: &str,
+async fn confirm_pending<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
     request: &IdentityRequest,
     text: &str,
-    now_ms: u64,
-    log: &dyn Log,
 ) -> Result<Option<(String, String)>, EdgeError> {
+    let (store, keyring, agent) = (flow.store()?, flow.keyring()?, flow.agent()?.as_str());
+    let (now_ms, log) = (flow.now_ms, flow.log);
     let key = pending_key(&request.subject);
     let Some(pending) = live_item(store, keyring, &key, now_ms, log).await? else {
         return Ok(None);
@@ -80,15 +77,22 @@ async fn confirm_pending<S: Store>(
     // completion with it, even where deleting the item failed.
     let journey_key = field("journeyKey");
     let journey = live_journey(store, keyring, &journey_key, now_ms, log).await?;
-    if journey.is_none_or(|j| j.subject != request.subject) {
+    let Some(journey) = journey.filter(|j| j.subject == request.subject) else {
         log.warn(&format!("pending completion at {key} outlived its journey; discarded"));
         if let Err(error) = store.delete(&key).await {
             log.warn(&format!("stale pending completion {key} not deleted: {error}"));
         }
         return Ok(None);
-    }
+    };
+    // The journey is claimed as a completion claims it: one confirmation
+    // links, a concurrent one (or a completion) is answered as a replay.
+    let Some(claim) = Claim::take(flow.ledger, &journey_key, now_ms).await? else {
+        return Ok(None);
+    };
     let link = NewLink::agent_token(&request.subject, &token, &user_id, agent, LinkSource::Webhook);
-    store_link(store, keyring, link, now_ms).await?;
+    let written = flow.links()?.store(link).await;
+    let written = claim.settle(written, |_| true, journey.expires_at, log).await;
+    written?;
     close_journey(store, &journey_key, Some(&request.subject), log).await;
     Ok(Some((token, user_id)))
 }
@@ -134,8 +138,8 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
     flow: &super::Flow<'_, S, A>,
     request: &IdentityRequest,
 ) -> Result<Identity, EdgeError> {
-    let (store, api, keyring) = (flow.store()?, flow.api, flow.keyring()?);
-    let (agent, now_ms, log) = (flow.agent()?.as_str(), flow.now_ms, flow.log);
+    let (api, agent, log) = (flow.api, flow.agent()?.as_str(), flow.log);
+    let links = flow.links()?;
     let external_id = request.external_id.clone().unwrap_or_else(|| format!("edge:{}", request.subject));
     let mut errors = Vec::new();
     let not_configured = || {
@@ -147,9 +151,7 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
 
     // 0. The confirmation word of a completion pending for this subject.
     if let Some(text) = &request.message_text {
-        if let Some((token, user_id)) =
-            confirm_pending(store, keyring, agent, request, text, now_ms, log).await?
-        {
+        if let Some((token, user_id)) = confirm_pending(flow, request, text).await? {
             return Ok(Identity {
                 external_id,
                 token: Some(token),
@@ -165,7 +167,7 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
     }
 
     // 1. The stored link: trusted as is, unless asked to validate it.
-    if let Some(link) = read_link(store, keyring, &request.subject, agent, log).await? {
+    if let Some(link) = super::refresh::current_link(flow, &request.subject).await? {
         if !request.validate_token {
             return Ok(Identity {
                 external_id,
@@ -235,7 +237,7 @@ pub async fn resolve_identity<S: Store, A: ConfigureApi>(
                     LinkSource::PhoneRecognition,
                 );
                 // The token goes back to the agent even if it could not be kept.
-                if let Err(error) = store_link(store, keyring, link, now_ms).await {
+                if let Err(error) = links.store(link).await {
                     log.warn(&format!("recognized link not stored: {error}"));
                     errors.push(StepFailure {
                         step: "link_write",

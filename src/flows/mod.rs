@@ -8,6 +8,8 @@ pub mod journeys;
 pub mod links;
 pub mod oauth;
 pub mod redeem;
+pub mod refresh;
+pub mod sessions;
 pub mod setup;
 pub mod web;
 
@@ -18,6 +20,8 @@ use crate::log::Log;
 use crate::sdk::agent::AgentHandle;
 use crate::sealing::seal::Keyring;
 use crate::settings::config::{require, Config};
+use crate::storage::ledger::Ledger;
+use crate::storage::links::Links;
 use crate::storage::store::Store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -34,6 +38,9 @@ pub const OAUTH_SUBJECT_PREFIX: &str = "configure:";
 pub struct Flow<'a, S: Store, A: ConfigureApi> {
     pub store: Option<&'a S>,
     pub api: Option<&'a A>,
+    /// The ledger, if bound (storage/ledger.rs); without it single use is
+    /// best effort on KV.
+    pub ledger: Option<Ledger<'a>>,
     pub config: &'a Config,
     pub now_ms: u64,
     pub log: &'a dyn Log,
@@ -55,6 +62,18 @@ impl<'a, S: Store, A: ConfigureApi> Flow<'a, S, A> {
 
     pub fn agent(&self) -> Result<&'a AgentHandle, EdgeError> {
         require(&self.config.agent)
+    }
+
+    /// The links, where they live (storage/links.rs).
+    pub fn links(&self) -> Result<Links<'a, S>, EdgeError> {
+        Ok(Links::new(
+            self.store()?,
+            self.ledger,
+            self.keyring()?,
+            self.agent()?.as_str(),
+            self.now_ms,
+            self.log,
+        ))
     }
 
     /// `PUBLIC_URL`: every URL of a browser flow and every registration is

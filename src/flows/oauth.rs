@@ -39,11 +39,15 @@ use base64::Engine;
 use futures_util::future::join;
 use serde::{Deserialize, Serialize};
 
-use super::links::{store_link, NewLink};
+use super::sessions::open_session;
 use super::web::{check_return_after, checked_return, CallbackQuery, RegistrationError};
 use super::OAUTH_SUBJECT_PREFIX;
 use crate::error::PageError;
 use crate::sealing::crypto::same_secret;
+use crate::storage::ledger::Ledger;
+use crate::storage::links::{Links, NewLink};
+use crate::storage::records::oauth_state_key;
+use crate::storage::single_use::Claim;
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
 pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
@@ -118,6 +122,8 @@ pub struct LoginFinished {
 /// What a login needs, all present (else the route answers 503 naming the setting).
 pub struct OAuthContext<'a, S: Store, A: ConfigureApi> {
     pub store: &'a S,
+    pub links: Links<'a, S>,
+    pub ledger: Option<Ledger<'a>>,
     pub api: &'a A,
     pub keyring: &'a Keyring,
     pub sessions: &'a SessionKeys,
@@ -145,6 +151,8 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
         let api = flow.api()?;
         Ok(OAuthContext {
             store: flow.store()?,
+            links: flow.links()?,
+            ledger: flow.ledger,
             api,
             keyring: flow.keyring()?,
             sessions: require(&config.session_keys)?,
@@ -246,6 +254,19 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
         // A login cookie is single use by nature: every callback answer
         // clears it, and the authorization code is good for one redemption.
         let login = login.filter(|l| self.now_ms < l.expires_at).ok_or_else(PageError::invalid_state)?;
+        // And claimed in the ledger before the code is spent: of concurrent
+        // callbacks with one state, one asks Configure, the others are
+        // answered as a replay. A failure gives the state back for a retry.
+        let claim = Claim::take(self.ledger, &oauth_state_key(&login.state), self.now_ms)
+            .await
+            .map_err(EdgeError::from)?
+            .ok_or_else(PageError::invalid_state)?;
+        let finished = self.finish(code, &login).await;
+        claim.settle(finished, |_| true, login.expires_at, self.log).await
+    }
+
+    /// The callback's work once its state is claimed.
+    async fn finish(&self, code: &str, login: &LoginCookie) -> Result<LoginFinished, PageError> {
         let verifier = login.verifier.clone();
 
         let redirect_uri = self.redirect_uri();
@@ -305,8 +326,9 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
             source: LinkSource::OAuth,
             refresh_token: tokens.refresh_token.as_deref(),
             expires_at: tokens.expires_in.map(|seconds| iso8601(self.now_ms + seconds.saturating_mul(1000))),
+            reconnect_required: false,
         };
-        store_link(self.store, self.keyring, link, self.now_ms).await?;
+        self.links.store(link).await?;
         if login.registered {
             let key = redirect_setup_key(self.client.client_id, &self.redirect_uri());
             if let Err(error) = remember(self.store, &key, "oauth_redirect", self.now_ms).await {
@@ -316,11 +338,14 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
 
         let user = SessionUser::from_identity(&sub, &identity);
         let now_seconds = self.now_ms / 1000;
-        let session = self.sessions.sign(&EdgeSession {
+        let edge_session = EdgeSession {
             user: user.clone(),
             iat: now_seconds,
             exp: now_seconds + self.config.session_ttl_seconds,
-        });
+            sid: Some(super::random_id()?),
+        };
+        open_session(self.ledger, &edge_session, self.config, self.now_ms).await?;
+        let session = self.sessions.sign(&edge_session);
         Ok(LoginFinished { location: self.destination(login.return_after.as_deref()), session, user })
     }
 

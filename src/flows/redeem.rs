@@ -4,10 +4,12 @@
 //! subject is the ticket's is the link written; any other subject discards
 //! the result (a forwarded ticket URL ends here, linking nothing).
 //!
-//! Order of effects: read the item; on a mismatch delete it, then answer
-//! 409; on a match write the link, then delete it (a failed delete is
-//! logged: replaying it rewrites the same link). A KV failure before the
-//! link is written leaves the code usable for a retry.
+//! Order of effects: read the item; claim it in the ledger (of concurrent
+//! redeems one goes on, the others get the replay's 404); on a mismatch
+//! delete it, then answer 409; on a match write the link, then delete it
+//! (a failed delete is logged: the spent claim refuses a replay). A
+//! failure before the link is written releases the claim: the code stays
+//! usable for a retry.
 
 use crate::api::ConfigureApi;
 use crate::error::EdgeError;
@@ -17,8 +19,9 @@ use crate::storage::store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::links::{store_link, NewLink};
+use crate::storage::links::NewLink;
 use crate::storage::repository::{live_item, text_field};
+use crate::storage::single_use::Claim;
 
 /// The body of `POST /v1/sign-ins/redeem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,11 +50,30 @@ pub async fn redeem<S: Store, A: ConfigureApi>(
     flow: &super::Flow<'_, S, A>,
     request: &RedeemRequest,
 ) -> Result<Redeemed, EdgeError> {
-    let (store, keyring, agent) = (flow.store()?, flow.keyring()?, flow.agent()?.as_str());
-    let (now_ms, log) = (flow.now_ms, flow.log);
+    let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     let key = redeem_key(&request.code);
     let pending = live_item(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
-    let field = |name: &str| text_field(&pending, name);
+    let claim = Claim::take(flow.ledger, &key, now_ms).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
+    let result = redeem_claimed(flow, request, &key, &pending).await;
+    // A code is spent by a link and by a mismatch (its item is discarded).
+    let spent_until = now_ms + flow.config.redeem_ttl_seconds * 1000;
+    let spent = matches!(result, Ok(_) | Err(EdgeError::SubjectMismatch));
+    match spent {
+        true => claim.spend(spent_until, log).await,
+        false => claim.release(log).await,
+    }
+    result
+}
+
+async fn redeem_claimed<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
+    request: &RedeemRequest,
+    key: &str,
+    pending: &Value,
+) -> Result<Redeemed, EdgeError> {
+    let (store, agent, log) = (flow.store()?, flow.agent()?.as_str(), flow.log);
+    let key = key.to_owned();
+    let field = |name: &str| text_field(pending, name);
     let (subject, token, user_id) = (field("subject"), field("token"), field("userId"));
     if field("agent") != agent || subject.is_empty() || token.is_empty() {
         log.warn(&format!("redeem item at {key} is for another agent or incomplete; ignored"));
@@ -62,7 +84,7 @@ pub async fn redeem<S: Store, A: ConfigureApi>(
         return Err(EdgeError::SubjectMismatch);
     }
     let link = NewLink::agent_token(&subject, &token, &user_id, agent, LinkSource::Callback);
-    store_link(store, keyring, link, now_ms).await?;
+    flow.links()?.store(link).await?;
     if let Err(error) = store.delete_after_answer(&key).await {
         log.warn(&format!("redeem code {key} used but not deleted: {error}"));
     }

@@ -37,7 +37,9 @@ use crate::VERSION;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::storage::ledger::Ledger;
 use crate::storage::repository::{live_record, put_item, remember, remembered};
+use crate::storage::single_use::Claim;
 
 pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
@@ -209,6 +211,7 @@ pub struct SignInStarted {
 /// The shared context of the browser-facing steps.
 pub struct WebContext<'a, S: Store, A: ConfigureApi> {
     pub store: &'a S,
+    pub ledger: Option<Ledger<'a>>,
     pub api: Option<&'a A>,
     pub keyring: &'a Keyring,
     pub agent: &'a AgentHandle,
@@ -225,6 +228,7 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
         Ok(WebContext {
             worker_origin: flow.public_url()?,
             store: flow.store()?,
+            ledger: flow.ledger,
             api: flow.api,
             keyring: flow.keyring()?,
             agent: flow.agent()?,
@@ -252,6 +256,24 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
         let (record, subject) = live_sign_in(self.store, self.keyring, &ticket_key, self.now_ms, self.log)
             .await?
             .ok_or_else(used)?;
+        // Claimed before anything is written: of concurrent uses of one
+        // ticket one goes on, the others get the replay's page.
+        let claim = Claim::take(self.ledger, &ticket_key, self.now_ms)
+            .await
+            .map_err(EdgeError::from)?
+            .ok_or_else(used)?;
+        let expires_at = record.expires_at;
+        let started = self.start_claimed(&ticket_key, record, &subject).await;
+        claim.settle(started, |_| true, expires_at, self.log).await
+    }
+
+    /// A sign-in's start once its ticket is claimed.
+    async fn start_claimed(
+        &self,
+        ticket_key: &str,
+        record: WebSignInRecord,
+        subject: &str,
+    ) -> Result<SignInStarted, PageError> {
         let callback = self.callback_url();
         if let Some(api) = self.api {
             if let Err(error) = ensure_return_to(self.store, api, &callback, false, self.now_ms).await {
@@ -279,7 +301,7 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
         // Then consume the ticket: a failed state write leaves the ticket
         // usable, and a ticket that cannot be deleted is not used (single
         // use is best effort on KV); its orphaned state just expires.
-        self.store.delete(&ticket_key).await.map_err(EdgeError::from)?;
+        self.store.delete(ticket_key).await.map_err(EdgeError::from)?;
 
         let options = SignInUrlOptions {
             sign_in_origin: self.config.sign_in_origins.first().cloned(),
@@ -315,6 +337,27 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
         let (record, subject) = live_sign_in(self.store, self.keyring, &key, self.now_ms, self.log)
             .await?
             .ok_or_else(PageError::invalid_state)?;
+        // Claimed before the code is exchanged: of concurrent callbacks with
+        // one state, one asks Configure, the others get the replay's page.
+        // A failure gives the state back.
+        let claim = Claim::take(self.ledger, &key, self.now_ms)
+            .await
+            .map_err(EdgeError::from)?
+            .ok_or_else(PageError::invalid_state)?;
+        let expires_at = record.expires_at;
+        let finished = self.finish_claimed(code, &key, record, &subject).await;
+        claim.settle(finished, |_| true, expires_at, self.log).await
+    }
+
+    /// A callback's work once its state is claimed.
+    async fn finish_claimed(
+        &self,
+        code: &str,
+        key: &str,
+        record: WebSignInRecord,
+        subject: &str,
+    ) -> Result<String, PageError> {
+        let key = key.to_owned();
 
         // Where the code goes, checked before the sign-in code is spent: the
         // allowlist may have changed since the ticket.

@@ -68,6 +68,10 @@ pub struct EdgeSession {
     pub user: SessionUser,
     pub iat: u64,
     pub exp: u64,
+    /// The session's id, recorded in the ledger (flows/sessions.rs);
+    /// missing in cookies signed before sessions were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The HMAC keys of the session cookie. `Debug` shows the ids only.
@@ -140,6 +144,7 @@ mod tests {
             },
             iat: 100,
             exp,
+            sid: Some("sid_1".into()),
         }
     }
 
@@ -197,7 +202,7 @@ mod tests {
         let payload = value.split('.').nth(2).unwrap();
         assert_eq!(
             URL_SAFE_NO_PAD.decode(payload).unwrap(),
-            br#"{"user":{"id":"sub_1","name":"Pat","email":"pat@example.com","emailVerified":true},"iat":100,"exp":200}"#
+            br#"{"user":{"id":"sub_1","name":"Pat","email":"pat@example.com","emailVerified":true},"iat":100,"exp":200,"sid":"sid_1"}"#
         );
         assert_eq!(
             value,
@@ -208,6 +213,7 @@ mod tests {
             user: SessionUser { id: "s".into(), name: "N".into(), email: None, email_verified: false },
             iat: 1,
             exp: 200,
+            sid: None,
         };
         // Unknown fields are ignored; `email` may be missing or null.
         for ok in [

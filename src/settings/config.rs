@@ -15,6 +15,9 @@ pub const DEFAULT_JOURNEY_TTL_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_TICKET_TTL_SECONDS: u64 = 5 * 60;
 pub const DEFAULT_STATE_TTL_SECONDS: u64 = 10 * 60;
 pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 24 * 3600;
+/// How long an edge session lives without use (it slides with each use,
+/// under `CONFIGURE_EDGE_SESSION_TTL_SECONDS`).
+pub const DEFAULT_SESSION_IDLE_SECONDS: u64 = 2 * 3600;
 pub const DEFAULT_REDEEM_TTL_SECONDS: u64 = 120;
 /// The agent API's bearer secret: long and varied enough that guessing it
 /// is hopeless even before the failed-check rate limit.
@@ -67,6 +70,8 @@ pub struct Config {
     /// HMAC keys of the edge session cookie, and how long a session lives.
     pub session_keys: Required<SessionKeys>,
     pub session_ttl_seconds: u64,
+    /// The sliding window of a recorded session (at most the TTL).
+    pub session_idle_seconds: u64,
     /// Settings that are set but invalid (missing required ones show up when used).
     pub problems: Vec<SettingProblem>,
 }
@@ -209,6 +214,9 @@ impl Config {
             number("CONFIGURE_EDGE_REDEEM_TTL_SECONDS", DEFAULT_REDEEM_TTL_SECONDS, 1..=3600);
         let session_ttl_seconds =
             number("CONFIGURE_EDGE_SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL_SECONDS, 60..=30 * 24 * 3600);
+        let session_idle_seconds =
+            number("CONFIGURE_EDGE_SESSION_IDLE_SECONDS", DEFAULT_SESSION_IDLE_SECONDS, 60..=30 * 24 * 3600)
+                .min(session_ttl_seconds);
         let theme = match text(source, "CONFIGURE_EDGE_THEME") {
             Some(theme) if theme == "light" || theme == "dark" => Some(theme),
             Some(_) => {
@@ -282,6 +290,7 @@ impl Config {
             oauth_resource,
             session_keys,
             session_ttl_seconds,
+            session_idle_seconds,
             problems,
         }
     }

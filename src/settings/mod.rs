@@ -31,6 +31,7 @@ const fn spec(name: &'static str, kind: SettingKind) -> SettingSpec {
 /// Every setting the Worker reads, in the order of design.md's table.
 pub const SETTINGS: &[SettingSpec] = &[
     spec("CONFIGURE_KV", SettingKind::Binding),
+    spec("CONFIGURE_LEDGER", SettingKind::Binding),
     spec("CONFIGURE_API_KEY", SettingKind::Secret),
     spec("CONFIGURE_AGENT", SettingKind::Var),
     spec("CONFIGURE_PUBLISHABLE_KEY", SettingKind::Var),
@@ -55,6 +56,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     spec("CONFIGURE_OAUTH_RESOURCE", SettingKind::Var),
     spec("CONFIGURE_EDGE_SESSION_KEYS", SettingKind::Secret),
     spec("CONFIGURE_EDGE_SESSION_TTL_SECONDS", SettingKind::Var),
+    spec("CONFIGURE_EDGE_SESSION_IDLE_SECONDS", SettingKind::Var),
     spec("CONFIGURE_RATE_LIMITER", SettingKind::Binding),
 ];
 

@@ -66,6 +66,23 @@ pub fn pending_key(subject: &str) -> String {
     hashed("pending", subject)
 }
 
+/// The claim of a "Continue with Configure" login's state (the state
+/// itself travels in the sealed login cookie; the ledger only spends it).
+pub fn oauth_state_key(state: &str) -> String {
+    hashed("oauth_state", state)
+}
+
+/// The ledger rows of one user's edge sessions share the object named by
+/// this prefix (up to its `#`), so one command revokes them all.
+pub fn sessions_prefix(sub: &str) -> String {
+    format!("{}#", hashed("sessions", sub))
+}
+
+/// One edge session of `sub`, by its id.
+pub fn session_key(sub: &str, session_id: &str) -> String {
+    format!("{}{}", sessions_prefix(sub), hashed("session", session_id))
+}
+
 /// Remembers that `url` was registered with Configure as `kind` by this
 /// version of the Worker, so registration runs once per deploy.
 pub fn setup_key(kind: &str, url: &str, version: &str) -> String {
@@ -203,6 +220,10 @@ pub struct LinkRecord {
     /// OAuth links: when the access token expires (RFC 3339), if the server said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// OAuth links: Configure refused the refresh token (`invalid_grant`);
+    /// the user must sign in again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconnect_required: bool,
 }
 
 /// A record read back from its stored JSON by its derived `Deserialize`:
@@ -289,6 +310,7 @@ mod tests {
             source: LinkSource::Webhook,
             sealed_refresh_token: None,
             expires_at: None,
+            reconnect_required: false,
         };
         let text = serde_json::to_string(&link).unwrap();
         assert!(text.contains("\"sealedToken\"") && text.contains("\"source\":\"webhook\""));
@@ -337,6 +359,7 @@ mod tests {
             source: LinkSource::PhoneRecognition,
             sealed_refresh_token: None,
             expires_at: Some("2026-01-01T01:00:00.000Z".into()),
+            reconnect_required: false,
         };
         assert_eq!(
             serde_json::to_string(&link).unwrap(),
@@ -362,6 +385,7 @@ mod tests {
                 source,
                 sealed_refresh_token: Some("k1.r".into()),
                 expires_at: Some("2026-01-01T01:00:00.000Z".into()),
+                reconnect_required: source == LinkSource::OAuth,
             });
         }
         for return_after in [None, Some("https://app.example/x".to_owned())] {

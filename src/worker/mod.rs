@@ -47,6 +47,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
         config: &config,
         store: store.as_ref(),
         api: api.as_ref(),
+        ledger: None,
         limiter: limiter.as_ref(),
         now_ms: worker::Date::now().as_millis(),
         log: &ConsoleLog,

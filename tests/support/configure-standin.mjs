@@ -4,9 +4,31 @@
 // fail: down, slow, 5xx, malformed JSON, every token invalid, or tokens of
 // another agent.
 //
-// In-process:  const standin = await startStandin({ apiKey, agent });
+// In-process:  const standin = await startStandin({ apiKey, agent, expiresIn, delayMs });
 // As a process: node tests/support/configure-standin.mjs --port 8788 --api-key sk_... --agent my-agent
+//                 [--expires-in <s>] [--delay-ms <ms>]   (or env STANDIN_EXPIRES_IN, STANDIN_DELAY_MS)
 //               (controlled over HTTP under /__standin/, see CONTROL below)
+//
+// The OAuth token endpoint (POST /oauth/token) takes the authorization_code
+// grant and the refresh_token grant with rotation: every refresh token it
+// issues redeems once (by its client, with the same resource) for a new
+// access token and a new refresh token; a used or unknown one answers 400
+// {"error":"invalid_grant"}.
+//
+// Options (startStandin's, changeable later with setOptions(...) or
+// POST /__standin/options, read back with standin.options):
+//   expiresIn  seconds the access tokens of the token endpoint live (default
+//              3600): answered as expires_in, and once they pass the token
+//              introspects as inactive and the profile answers 401. A few
+//              seconds make a link "about to expire".
+//   delayMs    every Configure API answer (token endpoint included; not the
+//              pages nor /__standin/) waits this long (default 0), after the
+//              request is recorded and counted: for concurrency tests.
+// Counters: standin.counts (or GET /__standin/counts), counted from the
+// recorded requests, so clearRequests() resets them too:
+//   { exchangeRequests, tokenRequests, codeGrantRequests, refreshRequests }
+//   = POST /v1/auth/sign-in/exchange, POST /oauth/token, and the token
+//   requests with grant_type authorization_code and refresh_token.
 
 import http from "node:http";
 import { randomBytes, createHash } from "node:crypto";
@@ -32,32 +54,53 @@ export async function startStandin({
   port = 0,
   quiet = true,
   oauthClient = STANDIN_OAUTH_CLIENT,
+  expiresIn = 3600,
+  delayMs = 0,
 } = {}) {
   const tokens = new Map(); // token -> { userId, agent, approved }
   const codes = new Map(); // code -> { userId, agent, approved }
   const phones = new Map(); // E.164 -> { userId, approved, displayName }
   const destinations = new Map(); // return_to -> createdAt
-  const accessTokens = new Map(); // OAuth access token -> { sub, active, identity }
+  const accessTokens = new Map(); // OAuth access token -> { sub, active, identity, expiresAt? }
+  const refreshTokens = new Map(); // unused refresh token -> { clientId, resource, scope, user }
   const oauthClients = new Map(); // client id -> { secret, redirectUris: Set }
   const authCodes = new Map(); // authorization code -> { clientId, redirectUri, challenge, resource, scope, user }
   oauthClients.set(oauthClient.clientId, { secret: oauthClient.clientSecret, redirectUris: new Set(oauthClient.redirectUris ?? []) });
   const requests = [];
   let mode = { name: "ok", delayMs: 0 };
+  const options = {};
+  const setOptions = (changes = {}) => {
+    for (const name of ["expiresIn", "delayMs"]) {
+      if (changes[name] === undefined) continue;
+      const value = Number(changes[name]);
+      if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
+      options[name] = value;
+    }
+    return { ...options };
+  };
+  setOptions({ expiresIn, delayMs });
   const sockets = new Set();
   // Slow answers wait here; a mode change or close wakes them, so nothing
   // keeps the process alive after a test.
+  // Answers delayed by delayMs wait in their own set: a mode change does
+  // not cut them short.
   const sleepers = new Set();
-  const sleep = (ms) =>
+  const delayed = new Set();
+  const sleep = (ms, set = sleepers) =>
     new Promise((resolve) => {
-      const sleeper = { timer: setTimeout(() => wake(sleeper), ms), resolve };
-      sleepers.add(sleeper);
+      const sleeper = { timer: setTimeout(() => wake(sleeper), ms), resolve, set };
+      set.add(sleeper);
     });
   const wake = (sleeper) => {
     clearTimeout(sleeper.timer);
-    sleepers.delete(sleeper);
+    sleeper.set.delete(sleeper);
     sleeper.resolve();
   };
   const wakeAll = () => [...sleepers].forEach(wake);
+  const wakeEveryone = () => [...sleepers, ...delayed].forEach(wake);
+  // An access token is live while active and not past its expiry.
+  const live = (entry) => Boolean(entry && entry.active && (entry.expiresAt === undefined || Date.now() < entry.expiresAt));
+  const formOf = (text) => Object.fromEntries(new URLSearchParams(text ?? ""));
 
   const state = {
     // tokenUse: what validation answers as token_use ("agent" for agent tokens).
@@ -75,14 +118,31 @@ export async function startStandin({
       phones.set(phone, { userId, approved, displayName });
       return { phone, userId };
     },
-    /** An OAuth access token ("Continue with Configure") and the identity behind it. */
-    issueAccessToken({ sub = id("sub"), active = true, name, email } = {}) {
+    /**
+     * An OAuth access token ("Continue with Configure") and the identity
+     * behind it; with expiresIn (seconds) it stops being live after that.
+     */
+    issueAccessToken({ sub = id("sub"), active = true, name, email, expiresIn: lifetime } = {}) {
       const token = id("cfgoat");
       const identity = {};
       if (name !== undefined) identity.name = name;
       if (email !== undefined) identity.email = email;
-      accessTokens.set(token, { sub, active, identity });
+      const expiresAt = lifetime === undefined ? undefined : Date.now() + lifetime * 1000;
+      accessTokens.set(token, { sub, active, identity, expiresAt });
       return { token, sub };
+    },
+    /**
+     * A refresh token of `clientId` (the stand-in's client by default) for
+     * `resource`, as a login would have issued it; single use.
+     */
+    issueRefreshToken({ clientId = oauthClient.clientId, resource = "https://api.configure.dev", scope, sub = id("sub"), name, email, active = true } = {}) {
+      const refreshToken = id("cfgort");
+      refreshTokens.set(refreshToken, { clientId, resource, scope, user: { sub, name, email, active } });
+      return { refreshToken, sub };
+    },
+    /** Whether a refresh token was issued and is not used yet. */
+    refreshTokenLive(refreshToken) {
+      return refreshTokens.has(refreshToken);
     },
     /** An OAuth client of "Continue with Configure" and its registered redirect URIs. */
     registerOAuthClient({ clientId, clientSecret, redirectUris = [] }) {
@@ -125,8 +185,24 @@ export async function startStandin({
       mode = { name, delayMs };
       wakeAll();
     },
+    /** Changes expiresIn and/or delayMs (see the header); answers all options. */
+    setOptions,
+    get options() {
+      return { ...options };
+    },
     get requests() {
       return requests;
+    },
+    /** Counts of the recorded requests (see the header). */
+    get counts() {
+      const tokenRequests = requests.filter((r) => r.method === "POST" && r.path === "/oauth/token");
+      const grants = (type) => tokenRequests.filter((r) => formOf(r.body).grant_type === type).length;
+      return {
+        exchangeRequests: requests.filter((r) => r.method === "POST" && r.path === "/v1/auth/sign-in/exchange").length,
+        tokenRequests: tokenRequests.length,
+        codeGrantRequests: grants("authorization_code"),
+        refreshRequests: grants("refresh_token"),
+      };
     },
     clearRequests() {
       requests.length = 0;
@@ -146,7 +222,8 @@ export async function startStandin({
     return undefined;
   }
 
-  // POST /oauth/token: the authorization-code grant with client_secret_basic and PKCE.
+  // POST /oauth/token with client_secret_basic: the authorization-code grant
+  // with PKCE, and the refresh-token grant with rotation.
   function token(headers, text) {
     const oauthError = (status, error, description) => ({ status, body: { error, error_description: description } });
     const basic = /^Basic (.+)$/i.exec(headers.authorization ?? "")?.[1];
@@ -157,7 +234,25 @@ export async function startStandin({
       return oauthError(400, "invalid_request", "The token request must be form-encoded.");
     }
     const form = Object.fromEntries(new URLSearchParams(text));
-    if (form.grant_type !== "authorization_code") return oauthError(400, "unsupported_grant_type", "Only authorization_code is supported.");
+    // The answer for new tokens: a new access token of the user and a new
+    // refresh token that alone can continue the grant.
+    const issue = ({ clientId: owner, resource, scope, user }) => {
+      const { token: accessToken } = state.issueAccessToken({ ...user, expiresIn: options.expiresIn });
+      const refreshToken = id("cfgort");
+      refreshTokens.set(refreshToken, { clientId: owner, resource, scope, user });
+      return {
+        status: 200,
+        body: { access_token: accessToken, token_type: "Bearer", expires_in: options.expiresIn, refresh_token: refreshToken, scope: scope ?? "" },
+      };
+    };
+    if (form.grant_type === "refresh_token") {
+      const entry = refreshTokens.get(form.refresh_token);
+      if (!entry || entry.clientId !== clientId) return oauthError(400, "invalid_grant", "The refresh token is invalid, expired or used.");
+      if ((entry.resource ?? "") !== (form.resource ?? "")) return oauthError(400, "invalid_target", "resource does not match the original grant.");
+      refreshTokens.delete(form.refresh_token); // single use: rotation
+      return issue(entry);
+    }
+    if (form.grant_type !== "authorization_code") return oauthError(400, "unsupported_grant_type", "Only authorization_code and refresh_token are supported.");
     const grant = authCodes.get(form.code);
     if (!grant || grant.clientId !== clientId) return oauthError(400, "invalid_grant", "The authorization code is invalid, expired or used.");
     authCodes.delete(form.code); // single use
@@ -165,11 +260,7 @@ export async function startStandin({
     const challenge = createHash("sha256").update(form.code_verifier ?? "").digest("base64url");
     if (!form.code_verifier || challenge !== grant.challenge) return oauthError(400, "invalid_grant", "The code_verifier does not match the code_challenge.");
     if ((grant.resource ?? "") !== (form.resource ?? "")) return oauthError(400, "invalid_target", "resource does not match the authorization request.");
-    const { token: accessToken } = state.issueAccessToken(grant.user);
-    return {
-      status: 200,
-      body: { access_token: accessToken, token_type: "Bearer", expires_in: 3600, refresh_token: id("cfgort"), scope: grant.scope ?? "" },
-    };
+    return issue(grant);
   }
 
   // The Configure API itself: [status, JSON body] for a parsed request.
@@ -188,12 +279,12 @@ export async function startStandin({
     }
     if (method === "POST" && path === "/oauth/introspect") {
       const entry = accessTokens.get(body?.token);
-      return { status: 200, body: entry && entry.active ? { active: true, sub: entry.sub, token_type: "access_token" } : { active: false } };
+      return { status: 200, body: live(entry) ? { active: true, sub: entry.sub, token_type: "access_token" } : { active: false } };
     }
     if (method === "GET" && path === "/v1/profile") {
       const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
       const entry = accessTokens.get(bearer);
-      if (!entry || !entry.active) return apiError(401, "authentication_error", "invalid_token", "The access token is invalid or expired.");
+      if (!live(entry)) return apiError(401, "authentication_error", "invalid_token", "The access token is invalid or expired.");
       return { status: 200, body: { identity: entry.identity, filtered: false } };
     }
     if (method === "POST" && path === "/v1/auth/sign-in/validate") {
@@ -379,7 +470,8 @@ ${hidden}
 </main></body></html>`;
   }
 
-  // CONTROL: /__standin/{tokens,codes,phones,mode,requests} for out-of-process use.
+  // CONTROL: /__standin/{tokens,codes,phones,refresh-tokens,oauth-clients,mode,options,requests,counts}
+  // for out-of-process use.
   function control(method, path, body) {
     if (method === "POST" && path === "/__standin/tokens") return state.issueToken(body ?? {});
     if (method === "POST" && path === "/__standin/codes") return state.issueCode(body ?? {});
@@ -388,6 +480,10 @@ ${hidden}
     if (method === "GET" && path.startsWith("/__standin/oauth-clients/")) {
       return state.oauthClient(decodeURIComponent(path.slice("/__standin/oauth-clients/".length))) ?? { error: "no such client" };
     }
+    if (method === "POST" && path === "/__standin/refresh-tokens") return state.issueRefreshToken(body ?? {});
+    if (method === "POST" && path === "/__standin/options") return state.setOptions(body ?? {});
+    if (method === "GET" && path === "/__standin/options") return state.options;
+    if (method === "GET" && path === "/__standin/counts") return state.counts;
     if (method === "POST" && path === "/__standin/mode") {
       state.setMode(body.mode, body);
       return { mode: body.mode };
@@ -452,6 +548,8 @@ ${hidden}
     }
 
     requests.push({ method: req.method, path, headers: { ...req.headers }, body: text, json });
+    if (options.delayMs > 0) await sleep(options.delayMs, delayed);
+    if (res.destroyed) return;
     if (mode.name === "slow") await sleep(mode.delayMs || 30_000);
     if (res.destroyed) return;
     if (mode.name === "5xx") {
@@ -491,7 +589,7 @@ ${hidden}
   const boundPort = await listen(port);
   const stop = () =>
     new Promise((resolve) => {
-      wakeAll();
+      wakeEveryone();
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
     });
@@ -514,16 +612,26 @@ ${hidden}
   });
 }
 
-// As a process (make dev): flags --port, --api-key, --agent.
+// As a process (make dev): flags --port, --api-key, --agent, --expires-in
+// (env STANDIN_EXPIRES_IN) and --delay-ms (env STANDIN_DELAY_MS).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const flag = (name, fallback) => {
     const at = process.argv.indexOf(`--${name}`);
     return at > 0 ? process.argv[at + 1] : fallback;
   };
+  const number = (name, env, fallback) => {
+    const text = flag(name, process.env[env] || undefined);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} (${env}) must be a number >= 0, not ${text}`);
+    return value;
+  };
   const standin = await startStandin({
     port: Number(flag("port", 8788)),
     apiKey: flag("api-key", "sk_test_standin"),
     agent: flag("agent", "my-agent"),
+    expiresIn: number("expires-in", "STANDIN_EXPIRES_IN", 3600),
+    delayMs: number("delay-ms", "STANDIN_DELAY_MS", 0),
     quiet: false,
   });
   const shutdown = () => standin.close().then(() => process.exit(0));

@@ -5,8 +5,17 @@
 //! describes them), from tokens, phones, sign-in codes and OAuth grants it
 //! is given, checks what Configure checks (the account's `X-API-Key` and
 //! agent, the OAuth client's credentials, the PKCE verifier against the
-//! challenge, single-use codes), records every request, and answers
-//! injected statuses or transport failures on demand.
+//! challenge, single-use codes, single-use refresh tokens), records every
+//! request, and answers injected statuses or transport failures on demand.
+//!
+//! The token endpoint takes the authorization-code grant and the
+//! refresh-token grant with rotation: every refresh token it issues
+//! (`refresh-1`, `refresh-2`, … in order) redeems once, for new tokens
+//! (access token `at-refreshed-<n>` with the grant's user, and refresh
+//! token `refresh-<n>`); a used or unknown one answers 400
+//! `{"error":"invalid_grant"}`. Both grants answer `expires_in` from the
+//! `expires_in` knob (3600 unless a test sets it, `with_expires_in`);
+//! `refresh_requests()` counts the refresh requests received.
 //!
 //! Paths and field names are written out here rather than taken from
 //! `configure_edge::api`, so that a wrong request fails the tests.
@@ -17,7 +26,7 @@ use base64::Engine;
 use configure_edge::api::{ApiRequest, ApiResponse, HttpTransport, TransportError};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 /// Where the fake answers (the settings' default `CONFIGURE_BASE_URL`).
@@ -95,6 +104,17 @@ pub struct Grant {
     pub access_token: String,
 }
 
+/// A refresh token the fake issued: what it redeems to. Single use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    /// The resource of the original authorization; a refresh must name it.
+    pub resource: String,
+    /// The user behind the tokens: (sub, active, identity JSON object), as
+    /// `access_tokens` holds them.
+    pub user: (String, bool, Value),
+}
+
 /// What validation answers for a token besides its user: (approved, tokenUse).
 pub type TokenMeta = (Option<bool>, Option<String>);
 
@@ -118,6 +138,13 @@ pub struct FakeConfigure {
     pub oauth_codes: RefCell<BTreeMap<String, Grant>>,
     /// OAuth access token -> (sub, active, identity JSON object).
     pub access_tokens: RefCell<BTreeMap<String, (String, bool, Value)>>,
+    /// Refresh tokens not yet used -> their grant; each redeems once.
+    pub refresh_tokens: RefCell<BTreeMap<String, RefreshGrant>>,
+    /// The `expires_in` (seconds) the token endpoint answers for every
+    /// access token it issues from now on, by either grant; 3600 by default.
+    pub expires_in: Cell<u64>,
+    /// Refresh tokens issued so far (the last one is `refresh-<n>`).
+    pub issued_refresh_tokens: Cell<u32>,
     /// (request-line prefix, answer), newest first: the first whose prefix
     /// starts the request's `Call::line` answers it ("" matches every request).
     pub injected: RefCell<Vec<(String, Injected)>>,
@@ -137,6 +164,9 @@ impl Default for FakeConfigure {
             codes: Default::default(),
             oauth_codes: Default::default(),
             access_tokens: Default::default(),
+            refresh_tokens: Default::default(),
+            expires_in: Cell::new(3600),
+            issued_refresh_tokens: Cell::new(0),
             injected: Default::default(),
             calls: Default::default(),
         }
@@ -160,6 +190,30 @@ impl FakeConfigure {
     pub fn with_code(self, code: &str, token: &str, user_id: &str, agent: &str) -> Self {
         self.codes.borrow_mut().insert(code.into(), (token.into(), user_id.into(), agent.into()));
         self
+    }
+
+    /// The token endpoint answers `expires_in: seconds` for the access
+    /// tokens it issues (set `expires_in` to change it mid-test).
+    pub fn with_expires_in(self, seconds: u64) -> Self {
+        self.expires_in.set(seconds);
+        self
+    }
+
+    /// How many refresh-token grant requests reached the token endpoint
+    /// (`POST /oauth/token` with `grant_type=refresh_token`), whatever
+    /// their answer, injected failures included.
+    pub fn refresh_requests(&self) -> usize {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|call| (call.method, call.path.as_str()) == ("POST", "/oauth/token"))
+            .filter(|call| call.form().get("grant_type").map(String::as_str) == Some("refresh_token"))
+            .count()
+    }
+
+    /// Whether `refresh_token` was issued and not used yet.
+    pub fn refresh_token_live(&self, refresh_token: &str) -> bool {
+        self.refresh_tokens.borrow().contains_key(refresh_token)
     }
 
     /// Plays the accounts server's authorize step: for the authorization
@@ -319,14 +373,11 @@ impl FakeConfigure {
         ok(answer)
     }
 
-    /// The OAuth token endpoint (RFC 6749 4.1.3, PKCE, RFC 8707): the
-    /// client authenticates with Basic, and the code is redeemed once, by
-    /// its client, with its redirect URI, resource and PKCE verifier.
+    /// The OAuth token endpoint (RFC 6749 4.1.3 and 6, PKCE, RFC 8707):
+    /// the client authenticates with Basic; a code is redeemed once, by its
+    /// client, with its redirect URI, resource and PKCE verifier; a refresh
+    /// token is redeemed once, by its client, with its resource.
     fn token(&self, call: &Call) -> ApiResponse {
-        let oauth_error = |status: u16, error: &str| ApiResponse {
-            status,
-            body: json!({ "error": error, "error_description": format!("fake: {error}") }).to_string(),
-        };
         if call.header("Content-Type") != Some("application/x-www-form-urlencoded") {
             return oauth_error(400, "invalid_request");
         }
@@ -344,8 +395,10 @@ impl FakeConfigure {
         }
         let form = call.form();
         let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-        if field("grant_type") != "authorization_code" {
-            return oauth_error(400, "unsupported_grant_type");
+        match field("grant_type") {
+            "authorization_code" => {}
+            "refresh_token" => return self.refresh(client_id, field("refresh_token"), field("resource")),
+            _ => return oauth_error(400, "unsupported_grant_type"),
         }
         let Some(grant) = self.oauth_codes.borrow_mut().remove(field("code")) else {
             return oauth_error(400, "invalid_grant");
@@ -358,11 +411,52 @@ impl FakeConfigure {
         {
             return oauth_error(400, "invalid_grant");
         }
+        let user = self.access_tokens.borrow().get(&grant.access_token).cloned();
+        let user = user.unwrap_or_else(|| (String::new(), false, json!({})));
+        let refresh_token = self.issue_refresh_token(RefreshGrant {
+            client_id: client_id.to_owned(),
+            resource: grant.resource,
+            user,
+        });
+        self.tokens_answer(&grant.access_token, &refresh_token)
+    }
+
+    /// The refresh-token grant with rotation: the presented token is used
+    /// up, and a new access token and a new refresh token are issued.
+    fn refresh(&self, client_id: &str, presented: &str, resource: &str) -> ApiResponse {
+        let grant = {
+            let mut refresh_tokens = self.refresh_tokens.borrow_mut();
+            match refresh_tokens.get(presented) {
+                Some(grant) if grant.client_id == client_id => {}
+                _ => return oauth_error(400, "invalid_grant"),
+            }
+            if refresh_tokens[presented].resource != resource {
+                return oauth_error(400, "invalid_target");
+            }
+            refresh_tokens.remove(presented).expect("checked above")
+        };
+        let access_token = format!("at-refreshed-{}", self.issued_refresh_tokens.get() + 1);
+        self.access_tokens.borrow_mut().insert(access_token.clone(), grant.user.clone());
+        let refresh_token = self.issue_refresh_token(grant);
+        self.tokens_answer(&access_token, &refresh_token)
+    }
+
+    /// Issues the next refresh token, `refresh-<n>`, for `grant` (as a
+    /// grant does; tests may seed one this way without a login).
+    pub fn issue_refresh_token(&self, grant: RefreshGrant) -> String {
+        let n = self.issued_refresh_tokens.get() + 1;
+        self.issued_refresh_tokens.set(n);
+        let refresh_token = format!("refresh-{n}");
+        self.refresh_tokens.borrow_mut().insert(refresh_token.clone(), grant);
+        refresh_token
+    }
+
+    fn tokens_answer(&self, access_token: &str, refresh_token: &str) -> ApiResponse {
         ok(json!({
-            "access_token": grant.access_token,
+            "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": 3600,
-            "refresh_token": "refresh-1",
+            "expires_in": self.expires_in.get(),
+            "refresh_token": refresh_token,
             "scope": "profile.read profile.search",
         }))
     }
@@ -412,6 +506,14 @@ impl HttpTransport for FakeConfigure {
             Some((_, Injected::Transport(error))) => Err(error),
             None => Ok(self.answer(&call)),
         }
+    }
+}
+
+/// The token endpoint's OAuth error answer (RFC 6749 5.2).
+fn oauth_error(status: u16, error: &str) -> ApiResponse {
+    ApiResponse {
+        status,
+        body: json!({ "error": error, "error_description": format!("fake: {error}") }).to_string(),
     }
 }
 

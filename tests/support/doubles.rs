@@ -3,6 +3,9 @@
 
 use configure_edge::http::ratelimit::RateLimit;
 use configure_edge::log::Log;
+use configure_edge::storage::ledger::{
+    Answer, Command, LedgerBook, LedgerFuture, LedgerTransport, MemoryTable,
+};
 use configure_edge::storage::store::{Store, StoreError, KV_MIN_TTL_SECONDS};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -108,5 +111,77 @@ impl RateLimit for CountingLimiter {
         let count = counts.entry(key.to_owned()).or_default();
         *count += 1;
         Ok(*count <= self.limit)
+    }
+}
+
+/// The ledger's objects in memory: every command travels as JSON (as to a
+/// Durable Object) and runs in one `LedgerBook`; each send first yields
+/// once, so requests polled together interleave as they would at the
+/// object's door. `fail` makes every command fail (the object unreachable).
+pub struct MemoryLedger {
+    pub book: RefCell<LedgerBook<MemoryTable>>,
+    pub fail: Cell<bool>,
+    /// Commands received, by `op`.
+    pub sent: RefCell<Vec<String>>,
+}
+
+impl MemoryLedger {
+    pub fn new() -> MemoryLedger {
+        MemoryLedger {
+            book: RefCell::new(LedgerBook::new(MemoryTable::default())),
+            fail: Cell::new(false),
+            sent: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The live value of a row, if any.
+    pub fn value(&self, key: &str) -> Option<String> {
+        self.book.borrow().table.rows.get(key).and_then(|row| row.value.clone())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.book.borrow().table.rows.contains_key(key)
+    }
+
+    /// How many commands of `op` were sent.
+    pub fn count(&self, op: &str) -> usize {
+        self.sent.borrow().iter().filter(|o| *o == op).count()
+    }
+}
+
+/// A future that is pending once: lets other futures polled together run.
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+impl LedgerTransport for MemoryLedger {
+    fn send<'a>(&'a self, command: &'a Command) -> LedgerFuture<'a, Result<Answer, StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            if self.fail.get() {
+                return Err(StoreError { operation: "ledger", detail: "injected fault".to_owned() });
+            }
+            let text = serde_json::to_string(command).expect("a command serializes");
+            let command: Command = serde_json::from_str(&text).expect("a command parses");
+            let op =
+                serde_json::from_str::<serde_json::Value>(&text).unwrap()["op"].as_str().unwrap().to_owned();
+            self.sent.borrow_mut().push(op);
+            let answer = self.book.borrow_mut().run(&command);
+            Ok(serde_json::from_str(&serde_json::to_string(&answer).unwrap()).unwrap())
+        })
+    }
+
+    fn pause(&self, _ms: u64) -> LedgerFuture<'_, ()> {
+        Box::pin(yield_once())
     }
 }

@@ -12,6 +12,7 @@ pub use doubles::*;
 use configure_edge::api::{HttpConfigureApi, RequestBuilder};
 use configure_edge::settings::config::Config;
 use configure_edge::settings::Secret;
+use configure_edge::storage::ledger::{Ledger, LedgerTransport};
 use configure_edge::{App, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
@@ -49,6 +50,8 @@ pub struct Harness {
     pub log: MemoryLog,
     pub now: std::cell::Cell<u64>,
     pub limiter: Option<CountingLimiter>,
+    /// The ledger (present unless a test runs on KV alone).
+    pub ledger: Option<MemoryLedger>,
 }
 
 impl Harness {
@@ -77,7 +80,17 @@ impl Harness {
             log: MemoryLog::default(),
             now: std::cell::Cell::new(NOW),
             limiter: None,
+            ledger: Some(MemoryLedger::new()),
         }
+    }
+    /// Runs on KV alone, as a Worker without the `CONFIGURE_LEDGER` binding.
+    pub fn without_ledger(mut self) -> Harness {
+        self.ledger = None;
+        self
+    }
+    /// The ledger double.
+    pub fn ledger(&self) -> &MemoryLedger {
+        self.ledger.as_ref().expect("a ledger")
     }
     /// The fake Configure API behind the client.
     pub fn configure(&self) -> &FakeConfigure {
@@ -91,6 +104,23 @@ impl Harness {
         self.now.set(self.now.get() + ms);
         self.store.set_now(self.now.get());
     }
+    /// Runs `requests` concurrently, as requests that overlap at the
+    /// Worker: their futures are polled together, so each step that waits
+    /// (every ledger command yields once) lets the others run.
+    pub fn call_all(&self, requests: Vec<HttpRequest>) -> Vec<HttpResponse> {
+        let configured = self.config.agent.is_ok() && self.config.api_key.is_ok();
+        let app = App {
+            settings: &self.source,
+            config: &self.config,
+            store: Some(&self.store),
+            api: configured.then_some(&self.api),
+            ledger: self.ledger.as_ref().map(|l| Ledger::new(l as &dyn LedgerTransport)),
+            limiter: self.limiter.as_ref(),
+            now_ms: self.now.get(),
+            log: &self.log,
+        };
+        pollster::block_on(futures_util::future::join_all(requests.iter().map(|r| app.handle(r))))
+    }
     pub fn call(&self, request: HttpRequest) -> HttpResponse {
         // As the Worker: no client without the agent and the API key.
         let configured = self.config.agent.is_ok() && self.config.api_key.is_ok();
@@ -99,6 +129,7 @@ impl Harness {
             config: &self.config,
             store: Some(&self.store),
             api: configured.then_some(&self.api),
+            ledger: self.ledger.as_ref().map(|l| Ledger::new(l as &dyn LedgerTransport)),
             limiter: self.limiter.as_ref(),
             now_ms: self.now.get(),
             log: &self.log,
