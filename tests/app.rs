@@ -247,3 +247,81 @@ fn the_memory_store_expires_at_the_kv_minimum_ttl_and_fails_on_demand() {
     block_on(store.delete("b")).unwrap();
     assert!(store.entries().is_empty());
 }
+
+/// The ledger commands (each a round trip to a Durable Object in the
+/// Worker) one request of each benchmarked route sends, asserted here and
+/// printed as one `LEDGER_ROUND_TRIPS {json}` line, which `make bench`
+/// reads beside its measured milliseconds.
+#[test]
+fn ledger_round_trips_per_route() {
+    use configure_edge::HttpResponse;
+    let edge = "https://edge.example";
+    let h = Harness::with_settings(
+        FakeConfigure::default()
+            .with_token("tok-1", "user-1", "my-agent")
+            .with_phone("+14155550100", "tok-p", "user-p", "my-agent")
+            .with_code("code-1", "tok-w", "user-w", "my-agent"),
+        &[("PUBLIC_URL", edge), ("ALLOWED_RETURN_ORIGINS", "https://app.example")],
+    );
+    let sent = |h: &Harness| h.ledger().sent.borrow().len();
+    let measure = |h: &Harness, request: HttpRequest, status: u16| -> (usize, HttpResponse) {
+        let before = sent(h);
+        let response = h.call(request);
+        assert_eq!(response.status, status, "{}", String::from_utf8_lossy(&response.body));
+        (sent(h) - before, response)
+    };
+    let journey = json(&h.call(agent_post("/v1/journeys", r#"{"subject":"cost-1","binding":"none"}"#)));
+    let body = format!(
+        r#"{{"token":"tok-1","userId":"user-1","agent":"my-agent","journeyId":"{}"}}"#,
+        journey["journeyId"].as_str().unwrap()
+    );
+    let (completion, _) = measure(&h, support::webhook(&body), 200);
+    let (stored, _) = measure(&h, agent_post("/v1/identity/resolve", r#"{"subject":"cost-1"}"#), 200);
+    let phone = r#"{"subject":"cost-2","phoneCandidates":["+14155550100"]}"#;
+    let (recognized, _) = measure(&h, agent_post("/v1/identity/resolve", phone), 200);
+    let ticket = json(&h.call(agent_post(
+        "/v1/sign-ins",
+        r#"{"subject":"cost-3","returnAfter":"https://app.example/done"}"#,
+    )));
+    let (start, started) =
+        measure(&h, HttpRequest::new("GET", ticket["url"].as_str().unwrap()).unwrap(), 302);
+    let state = started
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let callback =
+        HttpRequest::new("GET", &format!("{edge}/api/configure/callback?code=code-1&state={state}"))
+            .unwrap()
+            .with_header("Cookie", &format!("__Host-configure-edge-state={state}"));
+    let (callback, done) = measure(&h, callback, 302);
+    let location = done.header("location").unwrap().to_owned();
+    let code = location.split("configure_code=").nth(1).unwrap();
+    let redeem_body = format!(r#"{{"code":"{code}","subject":"cost-3"}}"#);
+    let (redeem, _) = measure(&h, agent_post("/v1/sign-ins/redeem", &redeem_body), 200);
+    let (link, _) = measure(&h, support::agent_get("/v1/links/cost-1"), 200);
+    // Completion (binding none): claim, read of the subject's link (never
+    // over another user's), link write, spend. Stored link: read. Phone:
+    // read (no link yet), link write. Start: claim, spend. Callback: claim, spend. Redeem:
+    // claim, link write, spend. GET: read.
+    let counts = [
+        ("completion webhook", completion, 4),
+        ("identity: stored link", stored, 1),
+        ("identity: phone recognition", recognized, 2),
+        ("web sign-in start", start, 2),
+        ("return-code callback", callback, 2),
+        ("redeem", redeem, 3),
+        ("GET /v1/links", link, 1),
+    ];
+    let measured: Vec<(&str, usize)> = counts.iter().map(|(route, n, _)| (*route, *n)).collect();
+    let expected: Vec<(&str, usize)> = counts.iter().map(|(route, _, n)| (*route, *n)).collect();
+    assert_eq!(measured, expected);
+    let report: serde_json::Map<String, serde_json::Value> =
+        counts.iter().map(|(route, n, _)| (route.to_string(), (*n).into())).collect();
+    println!("LEDGER_ROUND_TRIPS {}", serde_json::Value::Object(report));
+}

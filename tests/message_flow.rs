@@ -855,3 +855,43 @@ fn concurrent_confirmations_link_once() {
     assert_eq!(sources.iter().filter(|s| *s == "webhook").count(), 1, "{sources:?}");
     assert_eq!(link_of(&h, "chat-race")["userId"], "user-1");
 }
+
+/// A contest is final: the earlier journey is spent in the ledger, so a
+/// location whose KV still serves the deleted pending completion and
+/// journey cannot confirm the forwarder's completion with the owner's word.
+#[test]
+fn a_contest_is_final_even_where_kv_is_stale() {
+    let h = Harness::new(FakeConfigure::default().with_token("tok-eve", "eve", AGENT).with_token(
+        "tok-owner",
+        "owner",
+        AGENT,
+    ));
+    let (journey, word, _) = bound_journey(&h, r#"{"subject":"chat-x"}"#);
+    assert_eq!(json(&h.call(webhook(&completion("tok-eve", "eve", &journey))))["pending"], true);
+    let stale = h.store.entries();
+    assert_eq!(h.call(webhook(&completion("tok-owner", "owner", &journey))).status, 409);
+    for (k, v) in stale {
+        pollster::block_on(configure_edge::storage::store::Store::put(&h.store, &k, &v, None)).unwrap();
+    }
+    assert_eq!(resolve(&h, "chat-x", &format!("done {word}"))["linked"], false);
+    assert_eq!(h.call(webhook(&completion("tok-eve", "eve", &journey))).status, 404, "nor completed again");
+}
+
+/// `binding: "none"` never replaces another user's link, even when two
+/// users complete two journeys of one subject at once.
+#[test]
+fn binding_none_is_checked_and_written_in_one_step() {
+    let h = Harness::new(
+        FakeConfigure::default().with_token("tok-a", "user-a", AGENT).with_token("tok-b", "user-b", AGENT),
+    );
+    h.configure().answer_yields.set(1);
+    let j1 = create_journey(&h, "none-race");
+    let j2 = create_journey(&h, "none-race");
+    let answers = h.call_all(vec![
+        webhook(&completion("tok-a", "user-a", &j1)),
+        webhook(&completion("tok-b", "user-b", &j2)),
+    ]);
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409]);
+}

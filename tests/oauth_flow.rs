@@ -670,3 +670,24 @@ fn concurrent_callbacks_of_one_login_spend_the_code_once() {
     assert_eq!(answers.iter().filter(|a| a.status == 302).count(), 1);
     assert_eq!(calls(&h, "POST /oauth/token").len(), 1);
 }
+
+/// Readers waiting for a refresh answer the new token, not the old one
+/// whose stored text only changed by a re-seal under a new sealing key.
+#[test]
+fn refresh_waiters_get_the_new_token_after_a_key_rotation() {
+    let h = harness_with(FakeConfigure::default().with_expires_in(3600), &[]);
+    signed_in(&h, "c", "sub_k");
+    let old = json(&oauth_link(&h, "sub_k"))["token"].as_str().unwrap().to_owned();
+    let keys = format!("k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,{SEALING_KEYS}");
+    let mut rotated = harness_with(FakeConfigure::default(), &[("CONFIGURE_EDGE_SEALING_KEYS", &keys)]);
+    let Harness { store, ledger, api, now, .. } = h;
+    (rotated.store, rotated.ledger, rotated.api, rotated.now) = (store, ledger, api, now);
+    rotated.configure().answer_yields.set(3);
+    rotated.advance(3_545_000);
+    let answers = rotated.call_all((0..10).map(|_| agent_get("/v1/links/configure%3Asub_k")).collect());
+    let tokens: std::collections::BTreeSet<String> =
+        answers.iter().map(|a| json(a)["token"].as_str().unwrap_or("?").to_owned()).collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert!(!tokens.contains(&old), "{tokens:?}");
+    assert_eq!(rotated.configure().refresh_requests(), 1);
+}

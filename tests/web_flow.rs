@@ -223,13 +223,22 @@ fn redeem_codes_expire_and_survive_kv_faults() {
     assert_eq!(redeem(&h, &code, "s").status, 503);
     h.store.set_faults(Faults::default());
     assert_eq!(redeem(&h, &code, "s").status, 200, "the code still works once KV is back");
-    // A mismatch whose discard fails is not a 409 that left the code usable.
-    let h = harness(FakeConfigure::default().with_code("c3", "t3", "u3", AGENT));
+    // A mismatch whose discard fails is not a 409 that left the code
+    // usable: on KV alone it is a 503 (the code stays for the retry) ...
+    let h = harness(FakeConfigure::default().with_code("c3", "t3", "u3", AGENT)).without_ledger();
     let code = signed_in(&h, "s", "c3");
     h.store.set_faults(Faults { delete: true, ..Faults::default() });
     assert_eq!(redeem(&h, &code, "other").status, 503);
     h.store.set_faults(Faults::default());
     assert_eq!(redeem(&h, &code, "other").status, 409);
+    assert_eq!(redeem(&h, &code, "s").status, 404);
+    // ... and with the ledger a 409 all the same: the spent claim refuses
+    // the code from then on, whatever KV still holds.
+    let h = harness(FakeConfigure::default().with_code("c4", "t4", "u4", AGENT));
+    let code = signed_in(&h, "s", "c4");
+    h.store.set_faults(Faults { delete: true, ..Faults::default() });
+    assert_eq!(redeem(&h, &code, "other").status, 409);
+    h.store.set_faults(Faults::default());
     assert_eq!(redeem(&h, &code, "s").status, 404);
 }
 

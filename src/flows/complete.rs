@@ -73,9 +73,17 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     // completions one goes on, the others are answered as a replay. A
     // linked journey is spent; a failure or a pending completion gives it
     // back (it stays usable, for a retry or its confirmation word).
-    let claim = Claim::take(flow.ledger, &key, now_ms).await?.ok_or(EdgeError::JourneyNotFound)?;
+    let claim = Claim::take(flow.ledger, &key, now_ms, flow.claim_lease_ms())
+        .await?
+        .ok_or(EdgeError::JourneyNotFound)?;
     let result = complete_claimed(flow, completion, &journey).await;
-    claim.settle(result, |done| *done == Completed::Linked, journey.expires_at, log).await
+    // A contested journey is spent too: neither completion may come back.
+    let spent = matches!(result, Ok(Completed::Linked) | Err(EdgeError::CompletionConflict));
+    match spent {
+        true => claim.spend(journey.expires_at, log).await,
+        false => claim.release(log).await,
+    }
+    result
 }
 
 /// The completion's work once its journey is claimed.
@@ -108,11 +116,9 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
 
     match journey.binding {
         Binding::None => {
-            let existing = flow.links()?.read(&journey.subject).await?;
-            if existing.is_some_and(|link| link.user_id != user_id) {
-                return Err(EdgeError::LinkConflict);
-            }
-            link_and_close(flow, journey, completed).await
+            link_unless_another_users(flow, journey, completed).await?;
+            close_journey(flow.store()?, &journey.key, None, flow.log).await;
+            Ok(Completed::Linked)
         }
         Binding::Phone => {
             let recognition = match api.recognize_phone(&journey.phone_candidates).await {
@@ -166,11 +172,40 @@ async fn link_and_close<S: Store, A: ConfigureApi>(
     // The link is written: the completion has succeeded. A failed delete
     // leaves the journey usable until its TTL (a replay rewrites the same
     // link after validating the token again); it is logged, not an error.
-    // A journey bound by the conversation also ends anything pending for it
-    // (a `none` journey never has anything pending: one delete less).
-    let pending = (journey.binding != Binding::None).then_some(journey.subject.as_str());
-    close_journey(store, &journey.key, pending, log).await;
+    // A journey bound by the conversation also ends anything pending for it.
+    close_journey(store, &journey.key, Some(journey.subject.as_str()), log).await;
     Ok(Completed::Linked)
+}
+
+/// Writes the subject's link unless it is linked to another Configure
+/// user: the check and the write are one compare-and-swap (in the ledger),
+/// so two users completing two `none` journeys of one subject at once never
+/// both win; a write that lost to one of the same user is tried again.
+async fn link_unless_another_users<S: Store, A: ConfigureApi>(
+    flow: &Flow<'_, S, A>,
+    journey: &OpenJourney,
+    completed: CompletedSignIn<'_>,
+) -> Result<(), EdgeError> {
+    let links = flow.links()?;
+    for _ in 0..3 {
+        let existing = links.read_with_text(&journey.subject).await?;
+        if existing.as_ref().is_some_and(|read| read.link.user_id != completed.user_id) {
+            return Err(EdgeError::LinkConflict);
+        }
+        let link = NewLink::agent_token(
+            &journey.subject,
+            completed.token,
+            completed.user_id,
+            completed.agent,
+            LinkSource::Webhook,
+        );
+        if links.store_over(existing.as_ref(), link).await? {
+            return Ok(());
+        }
+    }
+    Err(EdgeError::StoreUnavailable {
+        detail: "the subject's link kept changing during the write".to_owned(),
+    })
 }
 
 /// Deletes a finished journey and, given its subject, any completion
@@ -207,7 +242,17 @@ async fn keep_pending<S: Store, A: ConfigureApi>(
     let key = pending_key(&journey.subject);
     if let Some(earlier) = live_item(store, keyring, &key, now_ms, log).await? {
         if text_field(&earlier, "userId") != completed.user_id {
-            // The pending item first: once it is gone nothing can be
+            // The earlier journey is spent in the ledger first: a
+            // confirmation claims its journey (identity.rs), so from here on
+            // nothing pending for it can be confirmed, even where KV still
+            // serves the deleted items for a while. (This journey is spent
+            // by its own claim when the conflict is answered.)
+            if let Some(ledger) = flow.ledger {
+                let earlier_journey = text_field(&earlier, "journeyKey");
+                let until = now_ms + flow.config.journey_ttl_seconds * 1000;
+                ledger.spend(&earlier_journey, until).await?;
+            }
+            // Then the pending item: once it is gone nothing can be
             // confirmed, whatever happens to the journeys (a confirmation
             // also needs its journey alive, identity.rs).
             store.delete(&key).await?;

@@ -86,7 +86,7 @@ async fn confirm_pending<S: Store, A: ConfigureApi>(
     };
     // The journey is claimed as a completion claims it: one confirmation
     // links, a concurrent one (or a completion) is answered as a replay.
-    let Some(claim) = Claim::take(flow.ledger, &journey_key, now_ms).await? else {
+    let Some(claim) = Claim::take(flow.ledger, &journey_key, now_ms, flow.claim_lease_ms()).await? else {
         return Ok(None);
     };
     let link = NewLink::agent_token(&request.subject, &token, &user_id, agent, LinkSource::Webhook);

@@ -22,9 +22,10 @@ pub async fn delete_link<S: Store, A: ConfigureApi>(
     flow: &Flow<'_, S, A>,
     subject: &str,
 ) -> Result<(), EdgeError> {
-    flow.links()?.delete(subject).await?;
+    // The sessions first: a failure afterwards must not leave them alive.
     if let (Some(sub), Some(ledger)) = (subject.strip_prefix(super::OAUTH_SUBJECT_PREFIX), flow.ledger) {
         ledger.delete_prefix(&crate::storage::records::sessions_prefix(sub)).await?;
     }
+    flow.links()?.delete(subject).await?;
     Ok(())
 }

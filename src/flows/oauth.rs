@@ -47,7 +47,7 @@ use crate::sealing::crypto::same_secret;
 use crate::storage::ledger::Ledger;
 use crate::storage::links::{Links, NewLink};
 use crate::storage::records::oauth_state_key;
-use crate::storage::single_use::Claim;
+use crate::storage::single_use::{claim_lease_ms, Claim};
 
 pub const LOGIN_PATH: &str = "/auth/configure/login";
 pub const OAUTH_CALLBACK_PATH: &str = "/auth/configure/oauth/callback";
@@ -257,10 +257,15 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
         // And claimed in the ledger before the code is spent: of concurrent
         // callbacks with one state, one asks Configure, the others are
         // answered as a replay. A failure gives the state back for a retry.
-        let claim = Claim::take(self.ledger, &oauth_state_key(&login.state), self.now_ms)
-            .await
-            .map_err(EdgeError::from)?
-            .ok_or_else(PageError::invalid_state)?;
+        let claim = Claim::take(
+            self.ledger,
+            &oauth_state_key(&login.state),
+            self.now_ms,
+            claim_lease_ms(self.config.api_timeout_ms),
+        )
+        .await
+        .map_err(EdgeError::from)?
+        .ok_or_else(PageError::invalid_state)?;
         let finished = self.finish(code, &login).await;
         claim.settle(finished, |_| true, login.expires_at, self.log).await
     }

@@ -53,7 +53,9 @@ pub async fn redeem<S: Store, A: ConfigureApi>(
     let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     let key = redeem_key(&request.code);
     let pending = live_item(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
-    let claim = Claim::take(flow.ledger, &key, now_ms).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
+    let claim = Claim::take(flow.ledger, &key, now_ms, flow.claim_lease_ms())
+        .await?
+        .ok_or(EdgeError::RedeemCodeNotFound)?;
     let result = redeem_claimed(flow, request, &key, &pending).await;
     // A code is spent by a link and by a mismatch (its item is discarded).
     let spent_until = now_ms + flow.config.redeem_ttl_seconds * 1000;
@@ -80,7 +82,14 @@ async fn redeem_claimed<S: Store, A: ConfigureApi>(
         return Err(EdgeError::RedeemCodeNotFound);
     }
     if !crate::sealing::crypto::same_secret(&request.subject, &subject) {
-        store.delete(&key).await?;
+        // Discarded whatever the delete does: the spent claim refuses the
+        // code from now on (with the ledger), so a failed delete is logged.
+        if let Err(error) = store.delete(&key).await {
+            if flow.ledger.is_none() {
+                return Err(error.into());
+            }
+            log.warn(&format!("refused redeem item {key} not deleted: {error}"));
+        }
         return Err(EdgeError::SubjectMismatch);
     }
     let link = NewLink::agent_token(&subject, &token, &user_id, agent, LinkSource::Callback);

@@ -21,15 +21,21 @@ use crate::error::EdgeError;
 use crate::settings::config::require;
 use crate::storage::links::{Link, Links, NewLink, ReadLink};
 use crate::storage::records::{link_key, LinkSource};
-use crate::storage::single_use::CLAIM_LEASE_MS;
+use crate::storage::single_use::holder_id;
 use crate::storage::store::Store;
 
 /// How close to its expiry an access token is refreshed.
 pub const REFRESH_MARGIN_MS: u64 = 60_000;
-/// How often a reader waiting for another's refresh looks again.
-const WAIT_STEP_MS: u64 = 50;
+/// How often the new tokens' write is tried: Configure has rotated the
+/// refresh token by then, so losing the write would lose the link.
+const WRITE_ATTEMPTS: u32 = 3;
 /// How long a reader waits for another's refresh before answering 503.
-const WAIT_LIMIT_MS: u64 = 20_000;
+const WAIT_LIMIT_MS: u64 = 10_000;
+/// Its first pause; each next one doubles, up to `WAIT_STEP_MAX_MS` (every
+/// look is a round trip to the link's object, and a Worker's subrequests
+/// are counted).
+const WAIT_STEP_MS: u64 = 50;
+const WAIT_STEP_MAX_MS: u64 = 1_000;
 
 /// The subject's link, refreshed first if it is an OAuth link about to
 /// expire.
@@ -48,10 +54,11 @@ pub async fn current_link<S: Store, A: ConfigureApi>(
         return refresh(flow, &links, &read, flow.now_ms).await;
     };
     let claim = format!("{}#refresh", link_key(subject));
-    let mut waited = 0;
+    let holder = holder_id()?;
+    let (mut waited, mut step) = (0, WAIT_STEP_MS);
     loop {
         let now = flow.now_ms + waited;
-        if ledger.claim(&claim, now, now + CLAIM_LEASE_MS).await? {
+        if ledger.claim(&claim, &holder, now, now + flow.claim_lease_ms()).await? {
             // Read again under the claim: another reader may have
             // refreshed it between the first read and this claim.
             let outcome = match links.read_with_text(subject).await {
@@ -61,7 +68,7 @@ pub async fn current_link<S: Store, A: ConfigureApi>(
                 Ok(fresh) => Ok(fresh.map(|fresh| fresh.link)),
                 Err(error) => Err(error),
             };
-            if let Err(error) = ledger.release(&claim).await {
+            if let Err(error) = ledger.release(&claim, &holder).await {
                 flow.log.warn(&format!("refresh claim of {claim} not released: {error}"));
             }
             return outcome;
@@ -71,10 +78,16 @@ pub async fn current_link<S: Store, A: ConfigureApi>(
                 detail: format!("a refresh of {claim} is still in flight after {WAIT_LIMIT_MS} ms"),
             });
         }
-        ledger.pause(WAIT_STEP_MS).await;
-        waited += WAIT_STEP_MS;
+        ledger.pause(step).await;
+        waited += step;
+        step = (step * 2).min(WAIT_STEP_MAX_MS);
+        // Done when the link no longer needs a refresh (refreshed, marked
+        // for a new sign-in, replaced or deleted); a re-seal alone changes
+        // the stored text but not the token.
         match links.read_with_text(subject).await? {
-            Some(now_read) if now_read.text != read.text => return Ok(Some(now_read.link)),
+            Some(now_read) if !needs_refresh(&now_read.link, flow.now_ms + waited) => {
+                return Ok(Some(now_read.link))
+            }
             None => return Ok(None),
             Some(_) => {}
         }
@@ -130,8 +143,18 @@ async fn refresh<S: Store, A: ConfigureApi>(
         }
         Err(error) => return Err(EdgeError::Upstream { step: "token refresh", error }),
     };
-    let new = NewLink { source: LinkSource::OAuth, ..refreshed.as_new(agent) };
-    if links.replace(read, new, &old.linked_at).await? {
+    let mut attempt = 1;
+    let written = loop {
+        let new = NewLink { source: LinkSource::OAuth, ..refreshed.as_new(agent) };
+        match links.replace(read, new, &old.linked_at).await {
+            Err(error) if attempt < WRITE_ATTEMPTS => {
+                flow.log.warn(&format!("refreshed link not written (attempt {attempt}): {error}"));
+                attempt += 1;
+            }
+            outcome => break outcome?,
+        }
+    };
+    if written {
         return Ok(Some(refreshed));
     }
     // Replaced or deleted meanwhile (a new sign-in, an unlink): that wins.

@@ -39,7 +39,7 @@ use serde_json::{Map, Value};
 
 use crate::storage::ledger::Ledger;
 use crate::storage::repository::{live_record, put_item, remember, remembered};
-use crate::storage::single_use::Claim;
+use crate::storage::single_use::{claim_lease_ms, Claim};
 
 pub const SIGN_IN_PATH: &str = "/auth/configure/sign-in";
 pub const CALLBACK_PATH: &str = "/api/configure/callback";
@@ -258,10 +258,11 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
             .ok_or_else(used)?;
         // Claimed before anything is written: of concurrent uses of one
         // ticket one goes on, the others get the replay's page.
-        let claim = Claim::take(self.ledger, &ticket_key, self.now_ms)
-            .await
-            .map_err(EdgeError::from)?
-            .ok_or_else(used)?;
+        let claim =
+            Claim::take(self.ledger, &ticket_key, self.now_ms, claim_lease_ms(self.config.api_timeout_ms))
+                .await
+                .map_err(EdgeError::from)?
+                .ok_or_else(used)?;
         let expires_at = record.expires_at;
         let started = self.start_claimed(&ticket_key, record, &subject).await;
         claim.settle(started, |_| true, expires_at, self.log).await
@@ -340,7 +341,7 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
         // Claimed before the code is exchanged: of concurrent callbacks with
         // one state, one asks Configure, the others get the replay's page.
         // A failure gives the state back.
-        let claim = Claim::take(self.ledger, &key, self.now_ms)
+        let claim = Claim::take(self.ledger, &key, self.now_ms, claim_lease_ms(self.config.api_timeout_ms))
             .await
             .map_err(EdgeError::from)?
             .ok_or_else(PageError::invalid_state)?;

@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-/// A claim's value while a request works on the item.
-const HELD: &str = "held";
+/// A claim's value while a request works on the item: `held:<holder>`.
+const HELD: &str = "held:";
 /// A claim's value once the item is used.
 const SPENT: &str = "spent";
 
@@ -40,11 +40,13 @@ const SPENT: &str = "spent";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Command {
-    /// Gives the item to this request until `until`, unless it is held or
-    /// spent: `ok` says whether the claim was won.
-    Claim { key: String, now: u64, until: u64 },
-    /// Gives a held item back (a no-op on a spent one).
-    Release { key: String },
+    /// Gives the item to this request (`holder`, a random id) until
+    /// `until`, unless it is held or spent: `ok` says whether the claim was
+    /// won.
+    Claim { key: String, holder: String, now: u64, until: u64 },
+    /// Gives the item back if `holder` still holds it (a no-op on a spent
+    /// item, or on one whose lease ran out and another request claimed).
+    Release { key: String, holder: String },
     /// Marks the item used until `until`: every later claim loses.
     Spend { key: String, until: u64 },
     /// The row's value: `known` when the row is there (a tombstone is
@@ -54,8 +56,17 @@ pub enum Command {
     Put { key: String, value: Option<String>, until: u64 },
     /// Writes the value only if the live row holds `expected` (`None`: no
     /// live row; a tombstone matches neither, so nothing deleted comes
-    /// back): `ok` says whether it was written.
-    Swap { key: String, now: u64, expected: Option<String>, value: Option<String>, until: u64 },
+    /// back, unless `or_deleted` lets `None` match a tombstone too): `ok`
+    /// says whether it was written.
+    Swap {
+        key: String,
+        now: u64,
+        expected: Option<String>,
+        #[serde(default)]
+        or_deleted: bool,
+        value: Option<String>,
+        until: u64,
+    },
     /// Keeps a live row alive until `now + idle_ms`, never past the cap in
     /// its value (ms): `ok` says whether it was live.
     Touch { key: String, now: u64, idle_ms: u64 },
@@ -70,7 +81,7 @@ impl Command {
     pub fn key(&self) -> &str {
         match self {
             Command::Claim { key, .. }
-            | Command::Release { key }
+            | Command::Release { key, .. }
             | Command::Spend { key, .. }
             | Command::Read { key, .. }
             | Command::Put { key, .. }
@@ -146,15 +157,16 @@ impl<T: Table> LedgerBook<T> {
     pub fn run(&mut self, command: &Command) -> Answer {
         let done = Answer { ok: true, ..Answer::default() };
         match command {
-            Command::Claim { key, now, until } => {
+            Command::Claim { key, holder, now, until } => {
                 if self.live(key, *now).is_some() {
                     return Answer::default();
                 }
-                self.table.put(key, &Row { value: Some(HELD.to_owned()), until: *until });
+                self.table.put(key, &Row { value: Some(format!("{HELD}{holder}")), until: *until });
                 done
             }
-            Command::Release { key } => {
-                if self.table.get(key).is_some_and(|row| row.value.as_deref() == Some(HELD)) {
+            Command::Release { key, holder } => {
+                let held = format!("{HELD}{holder}");
+                if self.table.get(key).is_some_and(|row| row.value.as_deref() == Some(held.as_str())) {
                     self.table.delete(key);
                 }
                 done
@@ -171,9 +183,10 @@ impl<T: Table> LedgerBook<T> {
                 self.table.put(key, &Row { value: value.clone(), until: *until });
                 done
             }
-            Command::Swap { key, now, expected, value, until } => {
+            Command::Swap { key, now, expected, or_deleted, value, until } => {
                 let matches = match (self.live(key, *now), expected) {
                     (None, None) => true,
+                    (Some(row), None) => *or_deleted && row.value.is_none(),
                     (Some(row), Some(expected)) => row.value.as_deref() == Some(expected.as_str()),
                     _ => false,
                 };
@@ -280,14 +293,15 @@ impl<'a> Ledger<'a> {
         self.transport.send(&command).await
     }
 
-    /// Claims `key` for this request until `until`: false when another
+    /// Claims `key` for `holder` until `until`: false when another
     /// request holds it or it is spent.
-    pub async fn claim(&self, key: &str, now: u64, until: u64) -> Result<bool, StoreError> {
-        Ok(self.send(Command::Claim { key: key.to_owned(), now, until }).await?.ok)
+    pub async fn claim(&self, key: &str, holder: &str, now: u64, until: u64) -> Result<bool, StoreError> {
+        let command = Command::Claim { key: key.to_owned(), holder: holder.to_owned(), now, until };
+        Ok(self.send(command).await?.ok)
     }
 
-    pub async fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.send(Command::Release { key: key.to_owned() }).await.map(drop)
+    pub async fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        self.send(Command::Release { key: key.to_owned(), holder: holder.to_owned() }).await.map(drop)
     }
 
     pub async fn spend(&self, key: &str, until: u64) -> Result<(), StoreError> {
@@ -309,12 +323,13 @@ impl<'a> Ledger<'a> {
     }
 
     /// Compare-and-swap: writes `value` only if the live value is still
-    /// `expected`.
+    /// `expected` (`None`: no row, or with `or_deleted` a tombstone too).
     pub async fn swap(
         &self,
         key: &str,
         now: u64,
         expected: Option<&str>,
+        or_deleted: bool,
         value: Option<&str>,
         until: u64,
     ) -> Result<bool, StoreError> {
@@ -322,6 +337,7 @@ impl<'a> Ledger<'a> {
             key: key.to_owned(),
             now,
             expected: expected.map(str::to_owned),
+            or_deleted,
             value: value.map(str::to_owned),
             until,
         };
@@ -359,7 +375,11 @@ mod tests {
     }
 
     fn claim(key: &str, now: u64, until: u64) -> Command {
-        Command::Claim { key: key.into(), now, until }
+        Command::Claim { key: key.into(), holder: format!("h{now}"), now, until }
+    }
+
+    fn release(key: &str, holder: &str) -> Command {
+        Command::Release { key: key.into(), holder: holder.into() }
     }
 
     #[test]
@@ -368,9 +388,13 @@ mod tests {
         assert!(book.run(&claim("journey:a", 0, 100)).ok);
         assert!(!book.run(&claim("journey:a", 50, 150)).ok);
         assert!(book.run(&claim("journey:b", 50, 150)).ok, "other items are independent");
-        book.run(&Command::Release { key: "journey:a".into() });
+        book.run(&release("journey:a", "h50"));
+        assert!(!book.run(&claim("journey:a", 55, 155)).ok, "only its holder releases a claim");
+        book.run(&release("journey:a", "h0"));
         assert!(book.run(&claim("journey:a", 60, 160)).ok, "released: usable again");
         assert!(book.run(&claim("journey:a", 160, 260)).ok, "an abandoned lease expires");
+        book.run(&release("journey:a", "h60"));
+        assert!(!book.run(&claim("journey:a", 170, 270)).ok, "a lapsed holder cannot release its successor");
     }
 
     #[test]
@@ -378,7 +402,7 @@ mod tests {
         let mut book = book();
         assert!(book.run(&claim("state:s", 0, 100)).ok);
         book.run(&Command::Spend { key: "state:s".into(), until: 1_000 });
-        book.run(&Command::Release { key: "state:s".into() });
+        book.run(&release("state:s", "h0"));
         assert!(!book.run(&claim("state:s", 10, 110)).ok);
         assert!(!book.run(&claim("state:s", 999, 1_100)).ok);
     }
@@ -390,6 +414,7 @@ mod tests {
             key: "link:l".into(),
             now: 5,
             expected: expected.map(Into::into),
+            or_deleted: false,
             value: value.map(Into::into),
             until: 0,
         };
@@ -403,6 +428,16 @@ mod tests {
         assert!(read.known && read.value.is_none());
         assert!(!book.run(&swap(None, Some("three"))).ok, "a tombstone is not absent: nothing comes back");
         assert!(!book.run(&swap(Some(""), Some("three"))).ok);
+        let unless_live = Command::Swap {
+            key: "link:l".into(),
+            now: 5,
+            expected: None,
+            or_deleted: true,
+            value: Some("three".into()),
+            until: 0,
+        };
+        assert!(book.run(&unless_live).ok, "or_deleted: a tombstone is no link");
+        assert!(!book.run(&unless_live).ok, "but a live link is");
     }
 
     #[test]
@@ -445,13 +480,14 @@ mod tests {
             key: "link:abc#refresh".into(),
             now: 1,
             expected: None,
+            or_deleted: false,
             value: Some("v".into()),
             until: 2,
         };
         let text = serde_json::to_string(&command).unwrap();
         assert_eq!(
             text,
-            r#"{"op":"swap","key":"link:abc#refresh","now":1,"expected":null,"value":"v","until":2}"#
+            r#"{"op":"swap","key":"link:abc#refresh","now":1,"expected":null,"orDeleted":false,"value":"v","until":2}"#
         );
         assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), command);
         assert_eq!(object_name(command.key()), "link:abc");

@@ -119,6 +119,16 @@ fn sealed_link(
     Ok(record)
 }
 
+/// What a link write may replace.
+#[derive(Clone, Copy)]
+enum Expect<'t> {
+    Anything,
+    /// No link: none ever, or deleted.
+    NoLink,
+    /// The link as read, unchanged.
+    Text(&'t str),
+}
+
 /// A link as read: the stored text (what a compare-and-swap compares) and
 /// what it holds.
 pub struct ReadLink {
@@ -166,7 +176,7 @@ impl<'a, S: Store> Links<'a, S> {
                 let Some(text) = self.store.get(key).await? else { return Ok(None) };
                 // Adopted only while the ledger still has no row: a link
                 // written or deleted meanwhile wins over the KV copy.
-                if ledger.swap(key, self.now_ms, None, Some(&text), 0).await? {
+                if ledger.swap(key, self.now_ms, None, false, Some(&text), 0).await? {
                     return Ok(Some(text));
                 }
                 match ledger.read(key, self.now_ms).await? {
@@ -177,16 +187,18 @@ impl<'a, S: Store> Links<'a, S> {
         }
     }
 
-    /// Writes `text` at `key` (`None`: deletes), unconditionally, or only
-    /// if the stored text is still `expected` (`Some`): whether it was
-    /// written. The ledger's write is the one that counts; the KV copy
-    /// follows (a failed copy is logged: the ledger has the link).
-    async fn write(&self, key: &str, text: Option<&str>, expected: Option<&str>) -> Result<bool, EdgeError> {
+    /// Writes `text` at `key` (`None`: deletes) as `expect` allows:
+    /// whether it was written. The ledger's write is the one that counts;
+    /// the KV copy follows (a failed copy is logged: the ledger has the
+    /// link).
+    async fn write(&self, key: &str, text: Option<&str>, expect: Expect<'_>) -> Result<bool, EdgeError> {
         match self.ledger {
             Some(ledger) => {
-                let written = match expected {
-                    None => ledger.put(key, text, 0).await.map(|()| true)?,
-                    Some(expected) => ledger.swap(key, self.now_ms, Some(expected), text, 0).await?,
+                let now = self.now_ms;
+                let written = match expect {
+                    Expect::Anything => ledger.put(key, text, 0).await.map(|()| true)?,
+                    Expect::NoLink => ledger.swap(key, now, None, true, text, 0).await?,
+                    Expect::Text(expected) => ledger.swap(key, now, Some(expected), false, text, 0).await?,
                 };
                 if written {
                     if let Err(error) = self.write_kv(key, text).await {
@@ -199,13 +211,19 @@ impl<'a, S: Store> Links<'a, S> {
                 // KV alone: a fresh read just before the write, so a
                 // conditional write rarely undoes another (KV has no
                 // compare-and-set: best effort).
-                if let Some(expected) = expected {
-                    if self.store.get(key).await?.as_deref() != Some(expected) {
-                        return Ok(false);
-                    }
+                let stored = match expect {
+                    Expect::Anything => None,
+                    Expect::NoLink | Expect::Text(_) => Some(self.store.get(key).await?),
+                };
+                let allowed = match (expect, stored.flatten()) {
+                    (Expect::Anything, _) | (Expect::NoLink, None) => true,
+                    (Expect::Text(expected), Some(stored)) => stored == expected,
+                    _ => false,
+                };
+                if allowed {
+                    self.write_kv(key, text).await?;
                 }
-                self.write_kv(key, text).await?;
-                Ok(true)
+                Ok(allowed)
             }
         }
     }
@@ -221,8 +239,18 @@ impl<'a, S: Store> Links<'a, S> {
     pub async fn store(&self, link: NewLink<'_>) -> Result<LinkRecord, EdgeError> {
         let key = link_key(link.subject);
         let record = sealed_link(self.keyring, &key, link, iso8601(self.now_ms))?;
-        self.write(&key, Some(&serde_json::to_string(&record)?), None).await?;
+        self.write(&key, Some(&serde_json::to_string(&record)?), Expect::Anything).await?;
         Ok(record)
+    }
+
+    /// Writes the subject's link only if it has none, or still the one read
+    /// as `read`: whether it was written (a write that depends on what was
+    /// read, never over a link written meanwhile).
+    pub async fn store_over(&self, read: Option<&ReadLink>, link: NewLink<'_>) -> Result<bool, EdgeError> {
+        let key = link_key(link.subject);
+        let record = sealed_link(self.keyring, &key, link, iso8601(self.now_ms))?;
+        let expect = read.map_or(Expect::NoLink, |read| Expect::Text(&read.text));
+        self.write(&key, Some(&serde_json::to_string(&record)?), expect).await
     }
 
     /// Writes `link` in place of the link read as `read`, unless it changed
@@ -235,7 +263,7 @@ impl<'a, S: Store> Links<'a, S> {
     ) -> Result<bool, EdgeError> {
         let key = link_key(link.subject);
         let record = sealed_link(self.keyring, &key, link, linked_at.to_owned())?;
-        self.write(&key, Some(&serde_json::to_string(&record)?), Some(&read.text)).await
+        self.write(&key, Some(&serde_json::to_string(&record)?), Expect::Text(&read.text)).await
     }
 
     /// Deletes the subject's link.
@@ -246,7 +274,11 @@ impl<'a, S: Store> Links<'a, S> {
             // failed or slow delete) is never read back.
             Some(ledger) => {
                 ledger.put(&key, None, 0).await?;
-                self.store.delete(&key).await?;
+                if let Err(error) = self.store.delete(&key).await {
+                    self.log.warn(&format!(
+                        "KV copy of {key} not deleted (the ledger's tombstone hides it): {error}"
+                    ));
+                }
             }
             None => self.store.delete(&key).await?,
         }
@@ -314,9 +346,10 @@ impl<'a, S: Store> Links<'a, S> {
             let resealed = sealed_link(keyring, &key, read.link.as_new(self.agent), record.linked_at.clone())
                 .and_then(|fresh| Ok(serde_json::to_string(&fresh)?));
             let written = match resealed {
-                Ok(fresh) => {
-                    self.write(&key, Some(&fresh), Some(&read.text)).await.map(|ok| ok.then_some(fresh))
-                }
+                Ok(fresh) => self
+                    .write(&key, Some(&fresh), Expect::Text(&read.text))
+                    .await
+                    .map(|ok| ok.then_some(fresh)),
                 Err(error) => Err(error),
             };
             match written {

@@ -14,16 +14,22 @@ use crate::storage::ledger::Ledger;
 use crate::storage::store::StoreError;
 
 /// How long a claim holds an item for a request that never settles it (a
-/// Worker stopped mid-flight): longer than any request's work (a few
-/// Configure calls, each under `CONFIGURE_API_TIMEOUT_MS`), after which the
-/// item is usable again.
-pub const CLAIM_LEASE_MS: u64 = 60_000;
+/// Worker stopped mid-flight), after which the item is usable again:
+/// longer than any request's work, which is at most two Configure calls
+/// one after the other (validation then phone recognition; the token
+/// request then introspection with the profile), each cut off at
+/// `CONFIGURE_API_TIMEOUT_MS`, plus the storage calls around them.
+pub fn claim_lease_ms(api_timeout_ms: u64) -> u64 {
+    3 * api_timeout_ms + 15_000
+}
 
 /// A one-time item this request holds.
 #[must_use = "a claim is spent or released"]
 pub struct Claim<'a> {
     ledger: Option<Ledger<'a>>,
     key: String,
+    /// Random: only this request's release gives the item back.
+    holder: String,
 }
 
 impl<'a> Claim<'a> {
@@ -33,13 +39,15 @@ impl<'a> Claim<'a> {
         ledger: Option<Ledger<'a>>,
         key: &str,
         now_ms: u64,
+        lease_ms: u64,
     ) -> Result<Option<Claim<'a>>, StoreError> {
+        let holder = holder_id()?;
         if let Some(ledger) = ledger {
-            if !ledger.claim(key, now_ms, now_ms + CLAIM_LEASE_MS).await? {
+            if !ledger.claim(key, &holder, now_ms, now_ms + lease_ms).await? {
                 return Ok(None);
             }
         }
-        Ok(Some(Claim { ledger, key: key.to_owned() }))
+        Ok(Some(Claim { ledger, key: key.to_owned(), holder }))
     }
 
     /// The work succeeded: the item is spent until `until` (ms; when the
@@ -57,7 +65,7 @@ impl<'a> Claim<'a> {
     /// failure is logged (the item is usable again when the lease ends).
     pub async fn release(self, log: &dyn Log) {
         if let Some(ledger) = self.ledger {
-            if let Err(error) = ledger.release(&self.key).await {
+            if let Err(error) = ledger.release(&self.key, &self.holder).await {
                 log.warn(&format!("claim of {} not released: {error}", self.key));
             }
         }
@@ -78,4 +86,12 @@ impl<'a> Claim<'a> {
         }
         result
     }
+}
+
+/// A random holder id (128 bits, hex).
+pub fn holder_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| StoreError { operation: "claim", detail: "no randomness".to_owned() })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

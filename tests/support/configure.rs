@@ -149,6 +149,10 @@ pub struct FakeConfigure {
     /// starts the request's `Call::line` answers it ("" matches every request).
     pub injected: RefCell<Vec<(String, Injected)>>,
     pub calls: RefCell<Vec<Call>>,
+    /// How many times each answer yields first (0: none), so that requests
+    /// polled together interleave around their Configure calls as they do
+    /// over a network.
+    pub answer_yields: Cell<u32>,
 }
 
 impl Default for FakeConfigure {
@@ -169,6 +173,7 @@ impl Default for FakeConfigure {
             issued_refresh_tokens: Cell::new(0),
             injected: Default::default(),
             calls: Default::default(),
+            answer_yields: Cell::new(0),
         }
     }
 }
@@ -488,6 +493,9 @@ impl FakeConfigure {
 
 impl HttpTransport for FakeConfigure {
     async fn send(&self, request: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, TransportError> {
+        for _ in 0..self.answer_yields.get() {
+            crate::support::doubles::yield_once().await;
+        }
         let Some(path) = request.url.strip_prefix(BASE_URL) else {
             return Err(TransportError::Network(format!("no Configure API at {}", request.url)));
         };
