@@ -41,6 +41,12 @@ fi
 # The Worker, and the example Worker that mounts its routes (examples/).
 if bash scripts/build-worker.sh && bash scripts/build-worker.sh examples/mounted-worker; then
   suite e2e node --test --test-reporter=tap --test-concurrency=1 tests/e2e/*.test.mjs
+  # The flow suites again on KV alone (no ledger binding): the Worker must
+  # still run as before without its Durable Object (foundation.test.mjs is
+  # left out: its /healthz answers differ by design, ledger-flows checks that).
+  suite e2e-kv-only env CONFIGURE_EDGE_TEST_LEDGER=off node --test --test-reporter=tap --test-concurrency=1 \
+    tests/e2e/message-flow.test.mjs tests/e2e/web-flow.test.mjs tests/e2e/oauth-flow.test.mjs \
+    tests/e2e/key-rotation.test.mjs
 else
   failed_suites+=("worker-build-step")
 fi

@@ -92,6 +92,6 @@ impl<'a> Claim<'a> {
 pub fn holder_id() -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
-        .map_err(|_| StoreError { operation: "claim", detail: "no randomness".to_owned() })?;
+        .map_err(|_| StoreError { operation: "ledger", detail: "no randomness for a claim".to_owned() })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -14,7 +14,10 @@ pub struct StoreError {
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KV {} failed: {}", self.operation, self.detail)
+        match self.operation {
+            "ledger" => write!(f, "the ledger failed: {}", self.detail),
+            operation => write!(f, "KV {operation} failed: {}", self.detail),
+        }
     }
 }
 

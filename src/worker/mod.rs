@@ -5,17 +5,25 @@
 //!
 //! [`handle`] is the library entry another workers-rs Worker mounts
 //! (examples/mounted-worker); this crate's own `#[event(fetch)]` (feature
-//! `entry`) only calls it. worker-build's generated shim exports the Worker
-//! and recovers from a panic by starting a fresh instance.
+//! `entry`) only calls it. The ledger's Durable Object is [`LedgerObject`],
+//! which the final crate wraps in its `#[durable_object]` class
+//! (`ConfigureLedger`, under `entry` here; see ledger.rs). worker-build's
+//! generated shim exports the Worker and that class, and recovers from a
+//! panic by starting a fresh instance.
 
 mod bindings;
 mod exchange;
+mod ledger;
 mod transport;
 
 use crate::app::App;
 use crate::settings::config::Config;
 use crate::settings::{SettingKind, SettingSource, SETTINGS};
+use crate::storage::ledger::Ledger;
 use bindings::{ConsoleLog, EnvSettings, KvAdapter};
+#[cfg(feature = "entry")]
+pub use ledger::ConfigureLedger;
+pub use ledger::{DurableLedger, LedgerObject, SqlTable};
 use std::rc::Rc;
 use worker::{Context, Env, Request, Response};
 
@@ -23,6 +31,9 @@ use worker::{Context, Env, Request, Response};
 pub const KV_BINDING: &str = "CONFIGURE_KV";
 /// The Workers Rate Limiting binding of the public routes.
 pub const RATE_LIMITER_BINDING: &str = "CONFIGURE_RATE_LIMITER";
+/// The Durable Object binding of the ledger (README: Storage); its class
+/// wraps [`LedgerObject`] (`ConfigureLedger` in this crate's own build).
+pub const LEDGER_BINDING: &str = "CONFIGURE_LEDGER";
 
 /// Answers one request with every configure-edge route, reading its
 /// settings and bindings from `env` (README: Settings). Never fails for a
@@ -38,6 +49,8 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
     let store = env.kv(KV_BINDING).ok().map(KvAdapter::new);
     let api = transport::api_for(&config);
     let limiter = bindings::rate_limiter(&env, RATE_LIMITER_BINDING);
+    // Without the binding the Worker runs on KV alone (`/healthz` says so).
+    let ledger = DurableLedger::from_env(&env, LEDGER_BINDING);
     let request = match exchange::read_request(&mut req).await {
         Ok(request) => request,
         Err(error) => return exchange::write_response(&crate::http::answer::json_error(&error)),
@@ -47,7 +60,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
         config: &config,
         store: store.as_ref(),
         api: api.as_ref(),
-        ledger: None,
+        ledger: ledger.as_ref().map(|transport| Ledger::new(transport)),
         limiter: limiter.as_ref(),
         now_ms: worker::Date::now().as_millis(),
         log: &ConsoleLog,

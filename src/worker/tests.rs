@@ -106,3 +106,64 @@ async fn a_rate_limiter_is_taken_by_its_shape_not_its_class_name() {
     assert!(super::bindings::rate_limiter(&env, "NOT_A_LIMITER").is_none());
     assert!(super::bindings::rate_limiter(&env, "ABSENT").is_none());
 }
+
+/// An env with a stand-in ledger namespace in plain JS with the Durable
+/// Object method shapes: `idFromName` names the object, `get` gives a stub
+/// whose `fetch` records what it was sent and answers `status` and `body`
+/// (or rejects when `status` is 0). `LOG` holds the records.
+fn ledger_env(status: u16, body: &str) -> (worker::Env, JsValue) {
+    let make = Function::new_with_args(
+        "status, body",
+        "const log = []; return { LOG: log, NOT_A_NAMESPACE: { get: () => null }, CONFIGURE_LEDGER: { \
+           idFromName: (name) => ({ name }), \
+           get: (id) => ({ fetch: async (request) => { \
+             log.push({ object: id.name, method: request.method, url: request.url, \
+                        type: request.headers.get('content-type'), body: await request.text() }); \
+             if (status === 0) throw new Error('Network connection lost'); \
+             return new Response(body, { status }); } }) } };",
+    );
+    let env = make.call2(&JsValue::NULL, &JsValue::from(status), &JsValue::from_str(body)).unwrap();
+    let log = Reflect::get(&env, &JsValue::from_str("LOG")).unwrap();
+    (wasm_bindgen::JsCast::unchecked_into(env), log)
+}
+
+fn logged(log: &JsValue, index: u32, field: &str) -> Option<String> {
+    let entry = Reflect::get(log, &JsValue::from(index)).unwrap();
+    Reflect::get(&entry, &JsValue::from_str(field)).unwrap().as_string()
+}
+
+#[wasm_bindgen_test]
+async fn the_durable_ledger_posts_each_command_to_the_object_its_key_names() {
+    use crate::storage::ledger::{Ledger, Stored};
+    let (env, log) = ledger_env(200, r#"{"ok":true,"value":"sealed","known":true}"#);
+    let transport = super::DurableLedger::from_env(&env, super::LEDGER_BINDING).expect("the binding");
+    let ledger = Ledger::new(&transport);
+    assert_eq!(ledger.read("link:abc#refresh", 5).await.unwrap(), Stored::Value("sealed".to_owned()));
+    ledger.delete("journey:j").await.unwrap();
+    assert_eq!(logged(&log, 0, "object").as_deref(), Some("link:abc"), "the key up to its '#'");
+    assert_eq!(logged(&log, 0, "method").as_deref(), Some("POST"));
+    assert_eq!(logged(&log, 0, "type").as_deref(), Some("application/json"));
+    assert_eq!(logged(&log, 0, "body").as_deref(), Some(r#"{"op":"read","key":"link:abc#refresh","now":5}"#));
+    assert_eq!(logged(&log, 1, "object").as_deref(), Some("journey:j"));
+    assert!(super::DurableLedger::from_env(&env, "NOT_A_NAMESPACE").is_none(), "taken by its shape");
+    assert!(super::DurableLedger::from_env(&env, "ABSENT").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_object_call_is_a_ledger_store_error() {
+    use crate::storage::ledger::Ledger;
+    let (env, _) = ledger_env(500, "ledger storage failed: disk full");
+    let transport = super::DurableLedger::from_env(&env, super::LEDGER_BINDING).unwrap();
+    let error = Ledger::new(&transport).put("journey:j", Some("v"), 2).await.unwrap_err();
+    assert_eq!(error.operation, "ledger");
+    assert!(error.detail.contains("answered 500: ledger storage failed: disk full"), "{}", error.detail);
+    let (env, _) = ledger_env(0, "");
+    let transport = super::DurableLedger::from_env(&env, super::LEDGER_BINDING).unwrap();
+    let error = Ledger::new(&transport).spend("journey:j", 2).await.unwrap_err();
+    assert_eq!(error.operation, "ledger");
+    assert!(error.detail.contains("Network connection lost"), "{}", error.detail);
+    let (env, _) = ledger_env(200, "not json");
+    let transport = super::DurableLedger::from_env(&env, super::LEDGER_BINDING).unwrap();
+    let error = Ledger::new(&transport).delete("journey:j").await.unwrap_err();
+    assert!(error.detail.contains("not an answer"), "{}", error.detail);
+}

@@ -7,7 +7,11 @@
 //   3. CPU time per request (the workerd process's own CPU accounting, from
 //      /proc, divided by the requests);
 //   4. deploy bundle raw and gzip, and cold start (a fresh workerd to its
-//      first answer).
+//      first answer);
+//   5. what the ledger (the CONFIGURE_LEDGER Durable Object) adds per route:
+//      ours with the object against ours on KV alone, in ms (p50, CPU) and in
+//      round trips to the object (counted by the native test
+//      tests/app.rs ledger_round_trips_per_route, passed in by scripts/bench.sh).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -135,7 +139,7 @@ const vars = {
 };
 
 function modulesOf(kind) {
-  if (kind === "ours") {
+  if (kind === "ours" || kind === "ours-kv") {
     const wasm = oursBundle.files.find((f) => f.endsWith(".wasm"));
     return [
       { type: "ESModule", path: path.join(oursOut, "index.js") },
@@ -150,12 +154,15 @@ async function startWorkerd(kind) {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: modulesOf(kind),
-      modulesRoot: kind === "ours" ? oursOut : refOut,
+      modulesRoot: kind === "reference" ? refOut : oursOut,
       compatibilityDate: "2026-11-17",
       // The reference needs node:crypto; ours needs no flag, but both run
       // under the same flags.
       compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["CONFIGURE_KV"],
+      // Ours as deployed, with the ledger's SQLite Durable Object; "ours-kv"
+      // the same bundle on KV alone, the baseline of part 5.
+      ...(kind === "ours" ? { durableObjects: { CONFIGURE_LEDGER: { className: "ConfigureLedger", useSQLite: true } } } : {}),
       bindings: vars,
       host: "127.0.0.1",
       cf: false,
@@ -285,14 +292,14 @@ async function round(w, route, requests) {
  * median of its rounds.
  */
 async function measureBoth() {
-  const kinds = ["ours", "reference"];
+  const kinds = ["ours", "reference", "ours-kv"];
   const workers = {};
-  const results = { ours: {}, reference: {} };
+  const results = { ours: {}, reference: {}, "ours-kv": {} };
   try {
     for (const kind of kinds) workers[kind] = await startWorkerd(kind);
     for (const [name, route] of Object.entries(routes)) {
       for (const kind of kinds) await round(workers[kind], route, WARMUP_REQUESTS);
-      const rounds = { ours: [], reference: [] };
+      const rounds = { ours: [], reference: [], "ours-kv": [] };
       for (let i = 0; i < TRIALS; i++) {
         for (const kind of kinds) rounds[kind].push(await round(workers[kind], route, REQUESTS));
       }
@@ -313,7 +320,7 @@ async function measureBoth() {
   return results;
 }
 
-const { ours: oursResults, reference: refResults } = await measureBoth();
+const { ours: oursResults, reference: refResults, "ours-kv": kvResults } = await measureBoth();
 for (const name of Object.keys(routes)) {
   const o = oursResults[name];
   const r = refResults[name];
@@ -322,6 +329,19 @@ for (const name of Object.keys(routes)) {
   row("2 workerd latency", `${name}: p99 ms`, fmt(o.p99, 1), fmt(r.p99, 1), r.p99 / o.p99);
   row("2 workerd throughput", `${name}: requests/s`, fmt(o.rps), fmt(r.rps), o.rps / r.rps);
   row("3 CPU per request", `${name}: ms (workerd process)`, fmt(o.cpuMs, 2), fmt(r.cpuMs, 2), r.cpuMs / o.cpuMs, "includes the simulated KV");
+}
+
+// ---------- 5. what the ledger adds ----------
+// Round trips to the ledger's objects per request, as the native test counts
+// them (scripts/bench.sh passes its line in); ms measured above, ours with
+// the object against the same bundle on KV alone.
+const roundTrips = JSON.parse(process.env.LEDGER_ROUND_TRIPS || "{}");
+for (const name of Object.keys(routes)) {
+  const o = oursResults[name];
+  const k = kvResults[name];
+  const trips = roundTrips[name] === undefined ? "round trips: not counted" : `${roundTrips[name]} round trips to the object`;
+  row("5 ledger cost", `${name}: p50 ms, ledger vs KV alone`, fmt(o.p50, 1), fmt(k.p50, 1), k.p50 / o.p50, `adds ${fmt(o.p50 - k.p50, 1)} ms; ${trips}`);
+  row("5 ledger cost", `${name}: CPU ms, ledger vs KV alone`, fmt(o.cpuMs, 2), fmt(k.cpuMs, 2), k.cpuMs / o.cpuMs, `adds ${fmt(o.cpuMs - k.cpuMs, 2)} ms (workerd process, objects included)`);
 }
 
 // ---------- 4. size and cold start ----------
@@ -350,10 +370,12 @@ fs.rmSync(work, { recursive: true, force: true });
 
 // ---------- the table ----------
 const header = ["part", "what", "ours", "reference (SDK)", "ratio", "note"];
+// By part (stable: rows keep their order within a part).
+table.sort((a, b) => a.part.localeCompare(b.part));
 const cells = table.map((r) => [r.part, r.what, r.ours, r.reference, `${r.ratio.toFixed(2)}x`, r.note]);
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => String(c[i]).length)));
 const line = (c) => `| ${c.map((x, i) => String(x).padEnd(widths[i])).join(" | ")} |`;
-console.log("\nratio: above 1 means configure-edge is better (faster, smaller, fewer ms)\n");
+console.log("\nratio: above 1 means configure-edge is better (faster, smaller, fewer ms); in part 5 the reference column is ours on KV alone\n");
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const c of cells) console.log(line(c));

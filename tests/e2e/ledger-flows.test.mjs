@@ -66,6 +66,9 @@ const complete = (body, w = worker) =>
   w.fetch("/auth/configure/complete", { method: "POST", headers: { origin: SIGN_IN, "content-type": "application/json" }, body: JSON.stringify(body) });
 
 const count = (statuses, status) => statuses.filter((s) => s === status).length;
+
+/** One line per concurrency scenario, which `make reliability` tabulates. */
+const report = (name, counts) => console.log(`CONCURRENCY ${name} ${JSON.stringify(counts)}`);
 const validations = () => standin.requests.filter((r) => r.method === "POST" && r.path === "/v1/auth/sign-in/validate").length;
 
 async function linkOf(subject, w = worker) {
@@ -83,6 +86,7 @@ test("200 concurrent completions of one journey: one 200, the others 404, one li
   assert.equal(count(statuses, 200), 1, JSON.stringify(statuses));
   assert.equal(count(statuses, 404), 199);
   assert.equal(validations() - before, 1, "only the winner asked Configure");
+  report("completions of one journey", { sent: 200, ok: count(statuses, 200), replays: count(statuses, 404), validations: validations() - before });
   const link = await linkOf("race-1");
   assert.equal(link.userId, who.userId);
   assert.equal(link.token, who.token);
@@ -130,8 +134,10 @@ test("100 concurrent callbacks of one state: one exchange reaches Configure; 100
       worker.fetch(`/api/configure/callback?code=${code}&state=${state}`, { headers: { cookie: `${STATE_COOKIE}=${state}` }, redirect: "manual" }),
     ),
   );
-  assert.equal(standin.counts.exchangeRequests - before, 1);
+  const exchanges = standin.counts.exchangeRequests - before;
+  assert.equal(exchanges, 1);
   const statuses = answers.map((a) => a.status);
+  report("callbacks of one state", { sent: 100, redirected: count(statuses, 302), replays: count(statuses, 400), exchanges });
   assert.equal(count(statuses, 302), 1, JSON.stringify(statuses));
   assert.equal(count(statuses, 400), 99);
   const done = answers.find((a) => a.status === 302);
@@ -140,6 +146,7 @@ test("100 concurrent callbacks of one state: one exchange reaches Configure; 100
   const redeemed = redeems.map((r) => r.status);
   assert.equal(count(redeemed, 200), 1, JSON.stringify(redeemed));
   assert.equal(count(redeemed, 404), 99);
+  report("redeems of one code", { sent: 100, ok: count(redeemed, 200), replays: count(redeemed, 404) });
   assert.ok(await linkOf("web-race"));
 });
 
@@ -190,6 +197,7 @@ test("50 concurrent reads of an OAuth link about to expire: one refresh, one new
   const links = await Promise.all(reads.map((r) => r.json()));
   assert.equal(standin.counts.refreshRequests - before, 1, "exactly one refresh reached the stand-in");
   const tokens = new Set(links.map((l) => l.token));
+  report("reads of an OAuth link about to expire", { sent: 50, ok: reads.length, refreshes: standin.counts.refreshRequests - before, distinctTokens: tokens.size });
   assert.equal(tokens.size, 1, [...tokens].join(", "));
   const [token] = tokens;
   assert.ok(standin.refreshTokenLive(links[0].refreshToken), "the rotated refresh token is the live one");

@@ -76,6 +76,22 @@ const row = (check, tried, outcome, ok) => {
   );
 }
 
+// 5b. Concurrency: one-time items and OAuth refreshes under overlapping
+// requests (the ledger's Durable Object, the stand-in answering 300 ms late).
+{
+  const { code, output } = await run("node", ["--test", "--test-reporter=tap", "--test-concurrency=1", "tests/e2e/ledger-flows.test.mjs"]);
+  const c = nodeCounts(output);
+  const lines = [...output.matchAll(/CONCURRENCY (.+?) (\{.*\})$/gm)].map((m) => [m[1], JSON.parse(m[2])]);
+  const detail = lines.map(([name, r]) => `${r.sent} ${name}`).join(", ");
+  const outcome = lines
+    .map(([name, r]) => {
+      const { sent, ...rest } = r;
+      return Object.entries(rest).map(([k, v]) => `${v} ${k}`).join(" ");
+    })
+    .join("; ");
+  row("concurrency (workerd, ledger: one use per item, one refresh per link)", detail || "no result", `${outcome}; ${c.fail} failed`, code === 0 && c.fail === 0 && lines.length === 4);
+}
+
 // 6. Abuse, 7. Secrets.
 for (const [name, file] of [
   ["abuse (secrets, CORS, bodies, other agents, forwarded URLs, rate limits)", "tests/reliability/abuse.test.mjs"],

@@ -7,6 +7,10 @@ import fs from "node:fs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** The ledger's Durable Object binding and class (wrangler.toml, src/worker/ledger.rs). */
+export const LEDGER_BINDING = "CONFIGURE_LEDGER";
+export const LEDGER_CLASS = "ConfigureLedger";
+
 /** The compatibility date of wrangler.toml, so tests and `make dev` agree. */
 export function compatibilityDate() {
   const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
@@ -28,11 +32,23 @@ export function crateVersion() {
 
 /**
  * Starts the Worker. `vars` are the string settings (vars and secrets alike);
- * `persist` is a directory for KV that outlives the instance; `bundle` the
- * directory of the built Worker (examples/mounted-worker/build for the
- * example); `assets: false` leaves the static pages out.
+ * `persist` is a directory for KV and the ledger's objects that outlives the
+ * instance; `bundle` the directory of the built Worker
+ * (examples/mounted-worker/build for the example, which declares the ledger's
+ * class too); `assets: false` leaves the static pages out; `ledger: false`
+ * leaves the ledger's Durable Object binding out (KV alone, best effort).
  */
-export async function startWorker({ vars = {}, persist, rateLimit, onLog, bundle = "build", assets = true } = {}) {
+export async function startWorker({
+  vars = {},
+  persist,
+  rateLimit,
+  onLog,
+  bundle = "build",
+  assets = true,
+  // KV alone when CONFIGURE_EDGE_TEST_LEDGER=off: `make test` runs the flow
+  // suites that way too, so the KV-only path keeps passing them.
+  ledger = process.env.CONFIGURE_EDGE_TEST_LEDGER !== "off",
+} = {}) {
   for (const file of [`${bundle}/index.js`, `${bundle}/index_bg.wasm`]) {
     if (!fs.existsSync(path.join(ROOT, file))) {
       throw new Error(`${file} is missing: run \`make build\` (make test does it) first`);
@@ -48,7 +64,9 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog, bundle
       compatibilityDate: compatibilityDate(),
       compatibilityFlags: compatibilityFlags(),
       kvNamespaces: ["CONFIGURE_KV"],
-      // KV that outlives the instance (miniflare 5: one persistence root).
+      // The ledger (wrangler.toml): the bundle's own SQLite-backed class.
+      ...(ledger ? { durableObjects: { [LEDGER_BINDING]: { className: LEDGER_CLASS, useSQLite: true } } } : {}),
+      // KV and objects that outlive the instance (miniflare 5: one persistence root).
       ...(persist ? { resourcePersistencePath: persist } : {}),
       // The Workers Rate Limiting binding, simulated: { limit, period }.
       ...(rateLimit ? { ratelimits: { CONFIGURE_RATE_LIMITER: { namespace_id: "1001", simple: rateLimit } } } : {}),
@@ -76,6 +94,8 @@ export async function startWorker({ vars = {}, persist, rateLimit, onLog, bundle
     /** fetch against the Worker; `target` is a path like "/healthz". */
     fetch: (target, init) => mf.dispatchFetch(new URL(target, "http://127.0.0.1:8787"), init),
     kv: () => mf.getKVNamespace("CONFIGURE_KV"),
+    /** The ledger's namespace (`ledger: true` only), for tests that talk to its objects. */
+    ledgerNamespace: () => mf.getDurableObjectNamespace(LEDGER_BINDING),
     dispose: () => mf.dispose(),
   };
 }
