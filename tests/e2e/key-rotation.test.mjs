@@ -108,28 +108,39 @@ test("a link sealed under a retired key is re-sealed when read, and the old key 
   }
 });
 
-test("every plain field of a link is authenticated: a changed one makes it unreadable", async () => {
-  const w = await startWorker({ vars: vars(NEW_KEY) });
-  try {
-    await linkNow(w, "tamper:1");
-    const kv = await w.kv();
-    const [[key, record]] = (await linkRecords(w)).filter(([, r]) => r.userId);
-    const original = JSON.stringify(record);
-    for (const change of [
-      { userId: "user_attacker" },
-      { source: "callback" },
-      { linkedAt: "2020-01-01T00:00:00.000Z" },
-      { agent: "other-agent" },
-      { expiresAt: "2099-01-01T00:00:00.000Z" },
-      { v: 1 },
-    ]) {
-      await kv.put(key, JSON.stringify({ ...record, ...change }));
-      const read = await agentApi(w, "GET", "/v1/links/tamper%3A1");
-      assert.equal(read.status, 404, JSON.stringify(change));
+for (const ledger of [false, true]) {
+  test(`every plain field of a link is authenticated: a changed one makes it unreadable (${ledger ? "in the ledger" : "KV alone"})`, async () => {
+    const w = await startWorker({ vars: vars(NEW_KEY), ledger });
+    try {
+      await linkNow(w, "tamper:1");
+      const kv = await w.kv();
+      const [[key, record]] = (await linkRecords(w)).filter(([, r]) => r.userId);
+      const original = JSON.stringify(record);
+      // Where the Worker reads links: KV alone, or the ledger's object (its
+      // source of truth; the KV copy is not read while the object has it).
+      const write = async (text) => {
+        if (!ledger) return kv.put(key, text);
+        const namespace = await w.ledgerNamespace();
+        const stub = namespace.get(namespace.idFromName(key));
+        const answer = await stub.fetch("https://ledger/", { method: "POST", body: JSON.stringify({ op: "put", key, value: text, until: 0 }) });
+        assert.equal(answer.status, 200);
+      };
+      for (const change of [
+        { userId: "user_attacker" },
+        { source: "callback" },
+        { linkedAt: "2020-01-01T00:00:00.000Z" },
+        { agent: "other-agent" },
+        { expiresAt: "2099-01-01T00:00:00.000Z" },
+        { v: 1 },
+      ]) {
+        await write(JSON.stringify({ ...record, ...change }));
+        const read = await agentApi(w, "GET", "/v1/links/tamper%3A1");
+        assert.equal(read.status, 404, JSON.stringify(change));
+      }
+      await write(original);
+      assert.equal((await agentApi(w, "GET", "/v1/links/tamper%3A1")).status, 200, "the untouched record reads");
+    } finally {
+      await w.dispose();
     }
-    await kv.put(key, original);
-    assert.equal((await agentApi(w, "GET", "/v1/links/tamper%3A1")).status, 200, "the untouched record reads");
-  } finally {
-    await w.dispose();
-  }
-});
+  });
+}
