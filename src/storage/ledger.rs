@@ -173,9 +173,28 @@ pub struct Answer {
     pub known: bool,
 }
 
-/// The object an item's key lives in: the key up to its first `#`.
+/// How many characters of a key's hash name its object: 64 objects per
+/// kind of key (`journey:`, `link:`, `sessions:`, ...).
+const SHARD_CHARS: usize = 1;
+
+/// The object a key lives in: its kind and the first `SHARD_CHARS` of its
+/// hash (`link:Q` for `link:Qx3…#refresh`). Every row of one item (a link
+/// and its refresh claim, a user's sessions) shares its object, so a
+/// command over them is atomic; items are spread over a bounded set of
+/// objects that stay warm, rather than one new object (a new SQLite
+/// database) per journey, state or code.
 pub fn object_name(key: &str) -> &str {
-    key.split_once('#').map_or(key, |(object, _)| object)
+    let item = key.split_once('#').map_or(key, |(item, _)| item);
+    match item.find(':') {
+        Some(colon) => {
+            let mut end = (colon + 1 + SHARD_CHARS).min(item.len());
+            while !item.is_char_boundary(end) {
+                end -= 1;
+            }
+            &item[..end]
+        }
+        None => item,
+    }
 }
 
 /// One row: a value (`None`: a tombstone) and when it expires (0: never).
@@ -555,8 +574,17 @@ mod tests {
             r#"{"op":"swap","key":"link:abc#refresh","now":1,"expected":null,"orDeleted":false,"value":"v","until":2}"#
         );
         assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), command);
-        assert_eq!(object_name(command.key()), "link:abc");
+        assert_eq!(object_name(command.key()), "link:a");
+        assert_eq!(object_name("link:abc"), "link:a", "a link and its refresh claim share an object");
         assert_eq!(object_name("journey:x"), "journey:x");
+        assert_eq!(object_name("sessions:Zq9#session:Ab"), "sessions:Z");
+        assert_eq!(
+            object_name("sessions:Zq9#"),
+            "sessions:Z",
+            "a user's prefix names their sessions' object"
+        );
+        assert_eq!(object_name("nocolon#x"), "nocolon");
+        assert_eq!(object_name("state:"), "state:");
         let every = [
             Command::Claim { key: "k".into(), holder: "h".into(), now: 1, until: 2 },
             Command::Release { key: "k".into(), holder: "h".into() },

@@ -33,6 +33,9 @@ const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, value TEXT, until INTEGER NOT NULL)";
 
+/// The index of the rows that expire.
+const UNTIL_INDEX: &str = "CREATE INDEX IF NOT EXISTS rows_until ON rows (until) WHERE until > 0";
+
 /// The `Table` over a Durable Object's SQLite storage. Every call is
 /// synchronous, so a command's read and write run with nothing in between.
 ///
@@ -52,7 +55,11 @@ impl SqlTable {
 
     /// Creates the table if it is not there yet.
     pub fn create(&self) -> worker::Result<()> {
-        self.sql.exec(SCHEMA, None).map(drop)
+        self.sql.exec(SCHEMA, None)?;
+        // An object holds many items' rows (storage/ledger.rs object_name):
+        // the alarm's `max(until)` and the purge read this index, not the
+        // whole table.
+        self.sql.exec(UNTIL_INDEX, None).map(drop)
     }
 
     /// The first SQL error since the table was made, if any.
@@ -230,14 +237,15 @@ impl LedgerObject {
 
     /// Sets the alarm for the latest row that expires, unless one is set.
     async fn arm(&self, table: &mut SqlTable) -> worker::Result<()> {
+        // Set already (this instance set it or saw it): nothing to read.
+        if self.alarm.get().is_some() {
+            return Ok(());
+        }
         let latest = table.latest_until();
         if let Some(failure) = table.take_failure() {
             return Err(failure.into());
         }
         let Some(latest) = latest else { return Ok(()) };
-        if self.alarm.get().is_some() {
-            return Ok(());
-        }
         let storage = self.state.storage();
         match storage.get_alarm().await? {
             Some(set) => self.alarm.set(Some(u64::try_from(set).unwrap_or(0))),
