@@ -146,6 +146,13 @@ struct CompletedSignIn<'a> {
     agent: &'a str,
 }
 
+impl<'a> CompletedSignIn<'a> {
+    /// The subject's link to this sign-in's token.
+    fn link(self, subject: &'a str) -> NewLink<'a> {
+        NewLink::agent_token(subject, self.token, self.user_id, self.agent, LinkSource::Webhook)
+    }
+}
+
 /// The user Configure recognized the phone as, for this agent: `None` when
 /// the phone is not recognized (or the answer is for another agent).
 fn recognized_user<'r>(recognition: &'r PhoneRecognition, agent: &str) -> Option<&'r str> {
@@ -161,14 +168,7 @@ async fn link_and_close<S: Store, A: ConfigureApi>(
     completed: CompletedSignIn<'_>,
 ) -> Result<Completed, EdgeError> {
     let (store, log) = (flow.store()?, flow.log);
-    let link = NewLink::agent_token(
-        &journey.subject,
-        completed.token,
-        completed.user_id,
-        completed.agent,
-        LinkSource::Webhook,
-    );
-    flow.links()?.store(link).await?;
+    flow.links()?.store(completed.link(&journey.subject)).await?;
     // The link is written: the completion has succeeded. A failed delete
     // leaves the journey usable until its TTL (a replay rewrites the same
     // link after validating the token again); it is logged, not an error.
@@ -192,14 +192,7 @@ async fn link_unless_another_users<S: Store, A: ConfigureApi>(
         if existing.as_ref().is_some_and(|read| read.link.user_id != completed.user_id) {
             return Err(EdgeError::LinkConflict);
         }
-        let link = NewLink::agent_token(
-            &journey.subject,
-            completed.token,
-            completed.user_id,
-            completed.agent,
-            LinkSource::Webhook,
-        );
-        if links.store_over(existing.as_ref(), link).await? {
+        if links.store_over(existing.as_ref(), completed.link(&journey.subject)).await? {
             return Ok(());
         }
     }

@@ -108,6 +108,7 @@ impl Harness {
     /// Worker: their futures are polled together, so each step that waits
     /// (every ledger command yields once) lets the others run.
     pub fn call_all(&self, requests: Vec<HttpRequest>) -> Vec<HttpResponse> {
+        // As the Worker: no client without the agent and the API key.
         let configured = self.config.agent.is_ok() && self.config.api_key.is_ok();
         let app = App {
             settings: &self.source,
@@ -122,19 +123,7 @@ impl Harness {
         pollster::block_on(futures_util::future::join_all(requests.iter().map(|r| app.handle(r))))
     }
     pub fn call(&self, request: HttpRequest) -> HttpResponse {
-        // As the Worker: no client without the agent and the API key.
-        let configured = self.config.agent.is_ok() && self.config.api_key.is_ok();
-        let app = App {
-            settings: &self.source,
-            config: &self.config,
-            store: Some(&self.store),
-            api: configured.then_some(&self.api),
-            ledger: self.ledger.as_ref().map(|l| Ledger::new(l as &dyn LedgerTransport)),
-            limiter: self.limiter.as_ref(),
-            now_ms: self.now.get(),
-            log: &self.log,
-        };
-        pollster::block_on(app.handle(&request))
+        self.call_all(vec![request]).pop().expect("one answer")
     }
 }
 
