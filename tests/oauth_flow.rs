@@ -563,6 +563,18 @@ fn logout_and_unlinking_revoke_sessions_at_once() {
     let first = signed_in(&h, "c1", "sub_9");
     let second = signed_in(&h, "c2", "sub_9");
     let other = signed_in(&h, "c3", "sub_other");
+    // A refused returnAfter ends nothing.
+    let refused = h.call(
+        HttpRequest::new(
+            "POST",
+            &format!("{EDGE}/auth/configure/logout?returnAfter=https%3A%2F%2Fevil.example%2F"),
+        )
+        .unwrap()
+        .with_header("Cookie", &format!("{SESSION_COOKIE}={first}"))
+        .with_header("Origin", APP),
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(session(&h, Some(&first)).status, 200);
     assert_eq!(logout(&h, &first, &[("Origin", APP)]).status, 200);
     let old = session(&h, Some(&first));
     assert_eq!(old.status, 401, "the same cookie, after logout");

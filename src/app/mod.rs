@@ -30,7 +30,7 @@ use crate::log::Log;
 use crate::sealing::session::SESSION_COOKIE;
 use crate::settings::config::{require, Config};
 use crate::settings::{self, SettingSource};
-use crate::storage::ledger::Ledger;
+use crate::storage::ledger::{Ledger, LEDGER_BINDING};
 use crate::storage::store::Store;
 use crate::VERSION;
 use serde_json::{json, Value};
@@ -317,12 +317,13 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         if !same_site {
             return cors::decorate_with_credentials(self.failure(EdgeError::OriginNotAllowed), &origin);
         }
+        // Where to go, checked before the session ends: a refused
+        // returnAfter ends nothing.
         let return_after = query_value(&request.query, "returnAfter").filter(|r| !r.is_empty());
-        if let Some(destination) = &return_after {
-            if let Err(error) = check_return_after(destination, allowed) {
-                return cors::decorate_with_credentials(self.failure(error), &origin);
-            }
-        }
+        let destination = match return_after.map(|r| check_return_after(&r, allowed)).transpose() {
+            Ok(destination) => destination,
+            Err(error) => return cors::decorate_with_credentials(self.failure(error), &origin),
+        };
         // The recorded session ends first: its cookie is refused from now
         // on, wherever it was copied to.
         if let (Some(cookie), Ok(keys)) =
@@ -332,9 +333,8 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
                 return cors::decorate_with_credentials(self.failure(error), &origin);
             }
         }
-        let response = match return_after.map(|r| check_return_after(&r, allowed)) {
-            Some(Err(error)) => return cors::decorate_with_credentials(self.failure(error), &origin),
-            Some(Ok(url)) => HttpResponse::redirect(&url).with_status(303),
+        let response = match destination {
+            Some(url) => HttpResponse::redirect(&url).with_status(303),
             None if wants_html(request) => {
                 let home =
                     self.config.public_url.as_deref().map(|p| format!("{p}/")).unwrap_or("/".to_owned());
@@ -356,7 +356,7 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
             .map(|p| json!({ "setting": p.setting, "problem": p.reason }))
             .collect();
         if self.ledger.is_none() {
-            problems.push(json!({ "setting": LEDGER_SETTING, "problem": NO_LEDGER }));
+            problems.push(json!({ "setting": LEDGER_BINDING, "problem": NO_LEDGER }));
         }
         HttpResponse::json(
             200,
@@ -369,9 +369,6 @@ impl<S: Store, A: ConfigureApi, L: RateLimit> App<'_, S, A, L> {
         )
     }
 }
-
-/// The Durable Object binding of the ledger (storage/ledger.rs).
-pub const LEDGER_SETTING: &str = "CONFIGURE_LEDGER";
 
 /// What `/healthz` says without the ledger.
 const NO_LEDGER: &str = "not bound: running on KV alone, so single use is best effort \

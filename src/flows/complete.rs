@@ -21,7 +21,7 @@ use crate::http::body::{optional_string, required_string};
 use crate::log::Log;
 use crate::sdk::configure_error::ErrorCode;
 use crate::storage::records::{journey_key, pending_key, Binding, LinkSource};
-use crate::storage::single_use::Claim;
+use crate::storage::single_use::{claim_lease_ms, Claim};
 use crate::storage::store::Store;
 use serde_json::{json, Map, Value};
 
@@ -73,16 +73,13 @@ pub async fn complete<S: Store, A: ConfigureApi>(
     // completions one goes on, the others are answered as a replay. A
     // linked journey is spent; a failure or a pending completion gives it
     // back (it stays usable, for a retry or its confirmation word).
-    let claim = Claim::take(flow.ledger, &key, now_ms, flow.claim_lease_ms())
+    let claim = Claim::take(flow.ledger, &key, now_ms, claim_lease_ms(flow.config.api_timeout_ms))
         .await?
         .ok_or(EdgeError::JourneyNotFound)?;
     let result = complete_claimed(flow, completion, &journey).await;
     // A contested journey is spent too: neither completion may come back.
     let spent = matches!(result, Ok(Completed::Linked) | Err(EdgeError::CompletionConflict));
-    match spent {
-        true => claim.spend(journey.expires_at, log).await,
-        false => claim.release(log).await,
-    }
+    claim.finish(spent, journey.expires_at, log).await;
     result
 }
 

@@ -23,7 +23,7 @@ use super::journeys::live_journey;
 use crate::http::body::MAX_SUBJECT_LEN;
 use crate::storage::links::NewLink;
 use crate::storage::repository::{live_item, text_field};
-use crate::storage::single_use::Claim;
+use crate::storage::single_use::{claim_lease_ms, Claim};
 
 /// The body of `POST /v1/identity/resolve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +86,14 @@ async fn confirm_pending<S: Store, A: ConfigureApi>(
     };
     // The journey is claimed as a completion claims it: one confirmation
     // links, a concurrent one (or a completion) is answered as a replay.
-    let Some(claim) = Claim::take(flow.ledger, &journey_key, now_ms, flow.claim_lease_ms()).await? else {
+    let Some(claim) =
+        Claim::take(flow.ledger, &journey_key, now_ms, claim_lease_ms(flow.config.api_timeout_ms)).await?
+    else {
         return Ok(None);
     };
     let link = NewLink::agent_token(&request.subject, &token, &user_id, agent, LinkSource::Webhook);
     let written = flow.links()?.store(link).await;
-    let written = claim.settle(written, |_| true, journey.expires_at, log).await;
+    claim.finish(written.is_ok(), journey.expires_at, log).await;
     written?;
     close_journey(store, &journey_key, Some(&request.subject), log).await;
     Ok(Some((token, user_id)))

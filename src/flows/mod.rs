@@ -64,12 +64,6 @@ impl<'a, S: Store, A: ConfigureApi> Flow<'a, S, A> {
         require(&self.config.agent)
     }
 
-    /// How long this Worker's claims of one-time items last
-    /// (storage/single_use.rs).
-    pub fn claim_lease_ms(&self) -> u64 {
-        crate::storage::single_use::claim_lease_ms(self.config.api_timeout_ms)
-    }
-
     /// The links, where they live (storage/links.rs).
     pub fn links(&self) -> Result<Links<'a, S>, EdgeError> {
         Ok(Links::new(

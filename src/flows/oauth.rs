@@ -267,7 +267,8 @@ impl<'a, S: Store, A: ConfigureApi> OAuthContext<'a, S, A> {
         .map_err(EdgeError::from)?
         .ok_or_else(PageError::invalid_state)?;
         let finished = self.finish(code, &login).await;
-        claim.settle(finished, |_| true, login.expires_at, self.log).await
+        claim.finish(finished.is_ok(), login.expires_at, self.log).await;
+        finished
     }
 
     /// The callback's work once its state is claimed.

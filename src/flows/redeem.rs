@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::storage::links::NewLink;
 use crate::storage::repository::{live_item, text_field};
-use crate::storage::single_use::Claim;
+use crate::storage::single_use::{claim_lease_ms, Claim};
 
 /// The body of `POST /v1/sign-ins/redeem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,17 +53,14 @@ pub async fn redeem<S: Store, A: ConfigureApi>(
     let (store, keyring, now_ms, log) = (flow.store()?, flow.keyring()?, flow.now_ms, flow.log);
     let key = redeem_key(&request.code);
     let pending = live_item(store, keyring, &key, now_ms, log).await?.ok_or(EdgeError::RedeemCodeNotFound)?;
-    let claim = Claim::take(flow.ledger, &key, now_ms, flow.claim_lease_ms())
+    let claim = Claim::take(flow.ledger, &key, now_ms, claim_lease_ms(flow.config.api_timeout_ms))
         .await?
         .ok_or(EdgeError::RedeemCodeNotFound)?;
     let result = redeem_claimed(flow, request, &key, &pending).await;
     // A code is spent by a link and by a mismatch (its item is discarded).
     let spent_until = now_ms + flow.config.redeem_ttl_seconds * 1000;
     let spent = matches!(result, Ok(_) | Err(EdgeError::SubjectMismatch));
-    match spent {
-        true => claim.spend(spent_until, log).await,
-        false => claim.release(log).await,
-    }
+    claim.finish(spent, spent_until, log).await;
     result
 }
 

@@ -19,9 +19,9 @@ use crate::api::{is_invalid_grant, ConfigureApi, OAuthClient, TokenRefresh};
 use crate::clock::{iso8601, parse_iso8601};
 use crate::error::EdgeError;
 use crate::settings::config::require;
-use crate::storage::links::{Link, Links, NewLink, ReadLink};
+use crate::storage::links::{Link, Links, ReadLink};
 use crate::storage::records::{link_key, LinkSource};
-use crate::storage::single_use::holder_id;
+use crate::storage::single_use::{claim_lease_ms, Claim};
 use crate::storage::store::Store;
 
 /// How close to its expiry an access token is refreshed.
@@ -53,12 +53,12 @@ pub async fn current_link<S: Store, A: ConfigureApi>(
     let Some(ledger) = flow.ledger else {
         return refresh(flow, &links, &read, flow.now_ms).await;
     };
-    let claim = format!("{}#refresh", link_key(subject));
-    let holder = holder_id()?;
+    let key = format!("{}#refresh", link_key(subject));
+    let lease_ms = claim_lease_ms(flow.config.api_timeout_ms);
     let (mut waited, mut step) = (0, WAIT_STEP_MS);
     loop {
         let now = flow.now_ms + waited;
-        if ledger.claim(&claim, &holder, now, now + flow.claim_lease_ms()).await? {
+        if let Some(claim) = Claim::take(Some(ledger), &key, now, lease_ms).await? {
             // Read again under the claim: another reader may have
             // refreshed it between the first read and this claim.
             let outcome = match links.read_with_text(subject).await {
@@ -68,14 +68,14 @@ pub async fn current_link<S: Store, A: ConfigureApi>(
                 Ok(fresh) => Ok(fresh.map(|fresh| fresh.link)),
                 Err(error) => Err(error),
             };
-            if let Err(error) = ledger.release(&claim, &holder).await {
-                flow.log.warn(&format!("refresh claim of {claim} not released: {error}"));
-            }
+            // Released whatever happened: the link itself says whether it
+            // was refreshed.
+            claim.release(flow.log).await;
             return outcome;
         }
         if waited >= WAIT_LIMIT_MS {
             return Err(EdgeError::StoreUnavailable {
-                detail: format!("a refresh of {claim} is still in flight after {WAIT_LIMIT_MS} ms"),
+                detail: format!("a refresh of {key} is still in flight after {WAIT_LIMIT_MS} ms"),
             });
         }
         ledger.pause(step).await;
@@ -145,8 +145,7 @@ async fn refresh<S: Store, A: ConfigureApi>(
     };
     let mut attempt = 1;
     let written = loop {
-        let new = NewLink { source: LinkSource::OAuth, ..refreshed.as_new(agent) };
-        match links.replace(read, new, &old.linked_at).await {
+        match links.replace(read, refreshed.as_new(agent), &old.linked_at).await {
             Err(error) if attempt < WRITE_ATTEMPTS => {
                 flow.log.warn(&format!("refreshed link not written (attempt {attempt}): {error}"));
                 attempt += 1;

@@ -265,7 +265,8 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
                 .ok_or_else(used)?;
         let expires_at = record.expires_at;
         let started = self.start_claimed(&ticket_key, record, &subject).await;
-        claim.settle(started, |_| true, expires_at, self.log).await
+        claim.finish(started.is_ok(), expires_at, self.log).await;
+        started
     }
 
     /// A sign-in's start once its ticket is claimed.
@@ -347,7 +348,8 @@ impl<'a, S: Store, A: ConfigureApi> WebContext<'a, S, A> {
             .ok_or_else(PageError::invalid_state)?;
         let expires_at = record.expires_at;
         let finished = self.finish_claimed(code, &key, record, &subject).await;
-        claim.settle(finished, |_| true, expires_at, self.log).await
+        claim.finish(finished.is_ok(), expires_at, self.log).await;
+        finished
     }
 
     /// A callback's work once its state is claimed.

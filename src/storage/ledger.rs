@@ -31,6 +31,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
+/// The Durable Object binding the ledger runs on (README: Settings).
+pub const LEDGER_BINDING: &str = "CONFIGURE_LEDGER";
+
 /// A claim's value while a request works on the item: `held:<holder>`.
 const HELD: &str = "held:";
 /// A claim's value once the item is used.

@@ -50,46 +50,30 @@ impl<'a> Claim<'a> {
         Ok(Some(Claim { ledger, key: key.to_owned(), holder }))
     }
 
-    /// The work succeeded: the item is spent until `until` (ms; when the
-    /// item itself expires). A failure is logged: the lease still holds the
-    /// item until it ends, and the item's own delete follows.
-    pub async fn spend(self, until: u64, log: &dyn Log) {
-        if let Some(ledger) = self.ledger {
-            if let Err(error) = ledger.spend(&self.key, until).await {
-                log.warn(&format!("{} used but not marked spent: {error}", self.key));
-            }
+    /// Settles the claim: spent until `until` (ms; when the item itself
+    /// expires) when the work used the item, else released, usable again at
+    /// once (the work failed, or left the item open). A failure is logged:
+    /// the lease holds the item until it ends, then it is usable again (a
+    /// used item's own delete follows either way).
+    pub async fn finish(self, spent: bool, until: u64, log: &dyn Log) {
+        let Some(ledger) = self.ledger else { return };
+        let settled = match spent {
+            true => ledger.spend(&self.key, until).await,
+            false => ledger.release(&self.key, &self.holder).await,
+        };
+        if let Err(error) = settled {
+            log.warn(&format!("claim of {} not settled (spent: {spent}): {error}", self.key));
         }
     }
 
-    /// The work failed or left the item open: usable again at once. A
-    /// failure is logged (the item is usable again when the lease ends).
+    /// Gives the item back (`finish` without spending it).
     pub async fn release(self, log: &dyn Log) {
-        if let Some(ledger) = self.ledger {
-            if let Err(error) = ledger.release(&self.key, &self.holder).await {
-                log.warn(&format!("claim of {} not released: {error}", self.key));
-            }
-        }
-    }
-
-    /// Spends the claim when `result` is `Ok` and `spent(value)` says so,
-    /// else releases it; hands `result` back.
-    pub async fn settle<T, E>(
-        self,
-        result: Result<T, E>,
-        spent: impl FnOnce(&T) -> bool,
-        until: u64,
-        log: &dyn Log,
-    ) -> Result<T, E> {
-        match &result {
-            Ok(value) if spent(value) => self.spend(until, log).await,
-            _ => self.release(log).await,
-        }
-        result
+        self.finish(false, 0, log).await
     }
 }
 
 /// A random holder id (128 bits, hex).
-pub fn holder_id() -> Result<String, StoreError> {
+fn holder_id() -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|_| StoreError { operation: "ledger", detail: "no randomness for a claim".to_owned() })?;

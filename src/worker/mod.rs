@@ -33,7 +33,7 @@ pub const KV_BINDING: &str = "CONFIGURE_KV";
 pub const RATE_LIMITER_BINDING: &str = "CONFIGURE_RATE_LIMITER";
 /// The Durable Object binding of the ledger (README: Storage); its class
 /// wraps [`LedgerObject`] (`ConfigureLedger` in this crate's own build).
-pub const LEDGER_BINDING: &str = "CONFIGURE_LEDGER";
+pub use crate::storage::ledger::LEDGER_BINDING;
 
 /// Answers one request with every configure-edge route, reading its
 /// settings and bindings from `env` (README: Settings). Never fails for a

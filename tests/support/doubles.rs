@@ -121,7 +121,7 @@ impl RateLimit for CountingLimiter {
 pub struct MemoryLedger {
     pub book: RefCell<LedgerBook<MemoryTable>>,
     pub fail: Cell<bool>,
-    /// Commands received, by `op`.
+    /// Commands received, by `op` (their number per route: tests/app.rs).
     pub sent: RefCell<Vec<String>>,
 }
 
@@ -137,15 +137,6 @@ impl MemoryLedger {
     /// The live value of a row, if any.
     pub fn value(&self, key: &str) -> Option<String> {
         self.book.borrow().table.rows.get(key).and_then(|row| row.value.clone())
-    }
-
-    pub fn has(&self, key: &str) -> bool {
-        self.book.borrow().table.rows.contains_key(key)
-    }
-
-    /// How many commands of `op` were sent.
-    pub fn count(&self, op: &str) -> usize {
-        self.sent.borrow().iter().filter(|o| *o == op).count()
     }
 }
 
