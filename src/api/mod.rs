@@ -11,6 +11,9 @@ use base64::Engine;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
+mod message;
+pub use message::*;
+
 /// One request to the Configure API, fully built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiRequest {
@@ -175,6 +178,13 @@ pub trait ConfigureApi {
         client_id: &str,
         uri: &str,
     ) -> Result<OAuthRedirects, ConfigureError>;
+    /// `createMessageSignInUrl`: a minted, sender-bound URL when Configure
+    /// verifies the request's sender proof, else the plain URL and why.
+    async fn create_message_url(&self, request: &MessageUrlRequest) -> Result<MessageUrl, ConfigureError>;
+    /// `registerMessageLine({phone})`, `phone` in E.164.
+    async fn register_message_line(&self, phone: &str) -> Result<MessageLine, ConfigureError>;
+    /// `listMessageLines()`.
+    async fn list_message_lines(&self) -> Result<Vec<MessageLine>, ConfigureError>;
 }
 
 pub const VALIDATE_PATH: &str = "/v1/auth/sign-in/validate";
@@ -208,6 +218,12 @@ pub struct RequestBuilder {
 
 impl RequestBuilder {
     fn post(&self, path: &str, body: Value) -> ApiRequest {
+        self.post_text(path, body.to_string())
+    }
+
+    /// A JSON `POST` of an already serialized body (a struct keeps its
+    /// field order; a `Value`'s map would sort the keys).
+    fn post_text(&self, path: &str, body: String) -> ApiRequest {
         let mut headers = vec![("Content-Type", "application/json".to_owned())];
         headers.push(("X-API-Key", self.api_key.expose().to_owned()));
         if !self.agent.is_empty() {
@@ -217,7 +233,7 @@ impl RequestBuilder {
             method: "POST",
             url: format!("{}{path}", self.base_url),
             headers,
-            body: Some(body.to_string()),
+            body: Some(body),
         }
     }
 
@@ -651,6 +667,24 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
             .map(|uris| uris.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default();
         Ok(OAuthRedirects { redirect_uris, changed: body.get("changed") != Some(&Value::Bool(false)) })
+    }
+
+    async fn create_message_url(&self, request: &MessageUrlRequest) -> Result<MessageUrl, ConfigureError> {
+        // The SDK's checks before any request.
+        required(&request.channel, "channel")?;
+        required(&request.subject.key, "subject.key")?;
+        required(&request.subject.external_id, "subject.externalId")?;
+        parse_message_url(&self.call(self.requests.message_url(request)).await?)
+    }
+
+    async fn register_message_line(&self, phone: &str) -> Result<MessageLine, ConfigureError> {
+        required(phone, "phone")?;
+        let answer = self.call(self.requests.register_message_line(phone, None)).await?;
+        parse_message_line(answer.get("line").unwrap_or(&Value::Null))
+    }
+
+    async fn list_message_lines(&self) -> Result<Vec<MessageLine>, ConfigureError> {
+        parse_message_lines(&self.call(self.requests.list_message_lines()).await?)
     }
 }
 

@@ -11,8 +11,9 @@
 //! phone as the token's user (linked), as another user (409, nothing kept,
 //! the journey stays usable), or not at all (pending, as `confirmation`);
 //! `confirmation`: pending until identity resolution brings the word from
-//! the same subject; `none`: linked at once, but never over a link to
-//! another Configure user (409).
+//! the same subject; `sender` (a minted, sender-bound URL): linked at once;
+//! `none`: linked at once, but never over a link to another Configure user
+//! (409).
 
 use super::Flow;
 use crate::api::{approved_agent_token, ConfigureApi, PhoneRecognition};
@@ -132,6 +133,9 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
             }
         }
         Binding::Confirmation => keep_pending(flow, journey, completed).await,
+        // Configure minted the URL for the conversation's verified sender
+        // and binds its use to that sender: linked at once.
+        Binding::Sender => link_and_close(flow, journey, completed).await,
     }
 }
 

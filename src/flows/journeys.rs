@@ -7,15 +7,26 @@
 //! user), else to a confirmation word that the hosted page's text-back sends
 //! from the user's own thread; `binding: "none"` is the agent's explicit,
 //! forwardable exception.
+//!
+//! With `messageSenderProof` the journey first asks Configure for a minted,
+//! sender-bound URL (`createMessageSignInUrl`): when Configure verifies the
+//! proof, its URL is the one handed out and the journey is bound to the
+//! sender (`binding: "sender"`, no confirmation word); otherwise the answer
+//! is the plain URL with the requested binding, plus `mode: "plain"` and
+//! Configure's `fallbackReason`.
 
-use crate::api::ConfigureApi;
-use crate::clock::iso8601;
+use crate::api::{
+    ConfigureApi, MessageSignInReason, MessageSubject, MessageThread, MessageUrl, MessageUrlRequest,
+};
+use crate::clock::{iso8601, parse_iso8601};
 use crate::error::EdgeError;
-use crate::http::body::{optional_string, optional_string_list};
+use crate::http::body::{optional_string, optional_string_list, MAX_SUBJECT_LEN};
 use crate::log::Log;
+use crate::sdk::configure_error::ErrorCode;
 use crate::sdk::phone::{self, normalize_candidates};
 use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
 use crate::sealing::seal::{Keyring, OpenError};
+use crate::settings::Secret;
 use crate::storage::records::{journey_key, Binding, JourneyRecord, RECORD_VERSION};
 use crate::storage::store::Store;
 use serde::Serialize;
@@ -40,7 +51,67 @@ pub struct JourneyRequest {
     pub theme: Option<String>,
     /// The sender's phone-like ids, normalized as the SDK does.
     pub phone_candidates: Vec<String>,
+    /// The binding asked for (and the plain fallback's, when minting).
     pub binding: Binding,
+    /// A minted URL asked for: `messageSenderProof` was given.
+    pub mint: Option<MintRequest>,
+}
+
+/// What a minted, sender-bound URL needs besides the journey's own fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintRequest {
+    /// The messaging provider's signed evidence of the sender.
+    pub proof: Secret,
+    pub channel: String,
+    pub reason: MessageSignInReason,
+    pub sender_id: Option<String>,
+    /// Defaults to `edge:<subject>`, as identity resolution's does.
+    pub external_id: Option<String>,
+    pub thread: Option<MessageThread>,
+}
+
+impl MintRequest {
+    /// `None` without `messageSenderProof`; `channel` is then not needed,
+    /// but `reason` and `thread` are still checked when given.
+    fn from_json(body: &Map<String, Value>) -> Result<Option<MintRequest>, EdgeError> {
+        let reason = match optional_string(body, "reason", 32)? {
+            None => MessageSignInReason::Signin,
+            Some(text) => MessageSignInReason::parse(&text)
+                .ok_or_else(|| EdgeError::bad_request("reason", MessageSignInReason::EXPECTED))?,
+        };
+        let channel = optional_string(body, "channel", 64)?;
+        let sender_id = optional_string(body, "senderId", 256)?;
+        let external_id = optional_string(body, "externalId", MAX_SUBJECT_LEN + 16)?;
+        let thread = match body.get("thread") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(thread)) => {
+                let part = |name: &str| {
+                    optional_string(thread, name, 256).map_err(|_| {
+                        EdgeError::bad_request(
+                            "thread",
+                            format!("thread.{name} must be a string of at most 256 bytes"),
+                        )
+                    })
+                };
+                Some(MessageThread {
+                    key: part("key")?,
+                    space_id: part("spaceId")?,
+                    message_id: part("messageId")?,
+                })
+            }
+            Some(_) => return Err(EdgeError::bad_request("thread", "thread must be an object")),
+        };
+        let Some(proof) = optional_string(body, "messageSenderProof", 8192)? else {
+            return Ok(None);
+        };
+        let channel = channel.ok_or_else(|| {
+            EdgeError::bad_request(
+                "channel",
+                "channel is required with messageSenderProof (e.g. \"imessage\")",
+            )
+        })?;
+        Ok(Some(MintRequest { proof: Secret::new(proof), channel, reason, sender_id, external_id, thread }))
+    }
 }
 
 impl JourneyRequest {
@@ -64,7 +135,7 @@ impl JourneyRequest {
         let binding = match optional_string(body, "binding", 16)? {
             None if phone_candidates.is_empty() => Binding::Confirmation,
             None => Binding::Phone,
-            Some(text) => Binding::parse(&text).ok_or_else(|| {
+            Some(text) => Binding::parse_requested(&text).ok_or_else(|| {
                 EdgeError::bad_request("binding", "binding must be \"phone\", \"confirmation\" or \"none\"")
             })?,
         };
@@ -83,6 +154,7 @@ impl JourneyRequest {
             theme,
             phone_candidates,
             binding,
+            mint: MintRequest::from_json(body)?,
         })
     }
 }
@@ -96,9 +168,18 @@ pub struct JourneyCreated {
     /// RFC 3339.
     pub expires_at: String,
     pub binding: Binding,
-    /// The word the conversation sends back (every binding but `none`).
+    /// The word the conversation sends back (`phone` and `confirmation`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<String>,
+    /// With `messageSenderProof`: "minted" or "plain".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
+    /// A minted URL's code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why Configure answered the plain URL instead of a minted one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
 }
 
 /// The associated data of a journey's sealed subject: its key and binding
@@ -120,22 +201,85 @@ fn confirmation_context(key: &str) -> String {
 }
 
 /// Creates the journey: the record is written before the URL is handed out,
-/// so a user who follows the link always finds it.
+/// so a user who follows the link always finds it. A minted URL is asked
+/// for first, so the record carries the binding it earned.
 pub async fn create_journey<S: Store, A: ConfigureApi>(
     flow: &super::Flow<'_, S, A>,
     request: &JourneyRequest,
     worker_origin: &str,
 ) -> Result<JourneyCreated, EdgeError> {
-    let (store, keyring, agent) = (flow.store()?, flow.keyring()?, flow.agent()?);
+    // Every setting the journey needs is checked before Configure is asked.
+    let (store, keyring, _agent) = (flow.store()?, flow.keyring()?, flow.agent()?);
     let (config, now_ms) = (flow.config, flow.now_ms);
     let journey_id = super::random_id()?;
     let key = journey_key(&journey_id);
-    let ttl = config.journey_ttl_seconds;
-    let expires_at = now_ms + ttl * 1000;
-    let binding = request.binding;
-    let confirmation = match binding {
-        Binding::None => None,
-        Binding::Phone | Binding::Confirmation => Some(super::random_digits()?),
+    let complete_url = format!("{worker_origin}{COMPLETE_PATH}");
+    let message_line_phone = request.message_line_phone.clone().or_else(|| config.message_line_phone.clone());
+    let mut expires_at = now_ms + config.journey_ttl_seconds * 1000;
+
+    let minted = match &request.mint {
+        None => None,
+        Some(mint) => {
+            let ask = MessageUrlRequest {
+                reason: mint.reason,
+                channel: mint.channel.clone(),
+                subject: MessageSubject {
+                    key: request.subject.clone(),
+                    external_id: mint
+                        .external_id
+                        .clone()
+                        .unwrap_or_else(|| format!("edge:{}", request.subject)),
+                    sender_id: mint.sender_id.clone(),
+                },
+                thread: mint.thread.clone(),
+                message_sender_proof: Some(mint.proof.clone()),
+                connectors: request.connectors.clone(),
+                display_name: request.display_name.clone(),
+                theme: request.theme.clone(),
+                message_line_phone: message_line_phone.clone(),
+                message_body: request.message_body.clone(),
+                message_complete_url: Some(complete_url.clone()),
+                journey_id: Some(journey_id.clone()),
+                return_mode: "message",
+            };
+            Some(flow.api()?.create_message_url(&ask).await.map_err(|error| {
+                // Configure refused the request itself (the channel, the
+                // subject): the agent's to fix. Anything else is upstream.
+                if error.code == ErrorCode::InvalidInput && error.status == Some(400) {
+                    EdgeError::malformed(format!(
+                        "Configure refused the message sign-in URL request: {}",
+                        error.message
+                    ))
+                } else {
+                    EdgeError::Upstream { step: "message sign-in URL", error }
+                }
+            })?)
+        }
+    };
+
+    let (binding, url, confirmation, mode, code, fallback_reason) = match minted {
+        Some(MessageUrl::Minted { url, code, expires_at: code_expires_at, .. }) => {
+            // The journey ends with the minted code, if that is sooner.
+            if let Some(code_expiry) = parse_iso8601(&code_expires_at) {
+                expires_at = expires_at.min(code_expiry);
+            }
+            (Binding::Sender, url, None, Some("minted"), Some(code), None)
+        }
+        plain => {
+            let binding = request.binding;
+            let confirmation = match binding {
+                Binding::None | Binding::Sender => None,
+                Binding::Phone | Binding::Confirmation => Some(super::random_digits()?),
+            };
+            let url =
+                plain_url(flow, request, &journey_id, &complete_url, message_line_phone, &confirmation)?;
+            let fallback_reason = match plain {
+                Some(MessageUrl::Plain { fallback_reason, .. }) => Some(fallback_reason),
+                _ => None,
+            };
+            let mode = fallback_reason.as_ref().map(|_| "plain");
+            (binding, url, confirmation, mode, None, fallback_reason)
+        }
     };
     let sealed_candidates =
         match binding {
@@ -143,7 +287,7 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
                 serde_json::to_string(&request.phone_candidates)?.as_bytes(),
                 &candidates_context(&key),
             )?),
-            Binding::Confirmation | Binding::None => None,
+            Binding::Confirmation | Binding::None | Binding::Sender => None,
         };
     let record = JourneyRecord {
         v: RECORD_VERSION,
@@ -157,32 +301,57 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
         created_at: now_ms,
         expires_at,
     };
-    // The word rides in the text-back the hosted page sends from the user's
-    // own thread: "done" becomes "done 482913".
-    let message_body = match &confirmation {
+    // KV keeps an item at least 60 s; the record's own expiry decides.
+    let ttl = expires_at.saturating_sub(now_ms).div_ceil(1000).max(KV_MIN_TTL_SECONDS);
+    store.put(&key, &serde_json::to_string(&record)?, Some(ttl)).await?;
+    Ok(JourneyCreated {
+        journey_id,
+        url,
+        expires_at: iso8601(expires_at),
+        binding,
+        confirmation,
+        mode,
+        code,
+        fallback_reason,
+    })
+}
+
+/// KV's TTL floor, in seconds.
+const KV_MIN_TTL_SECONDS: u64 = 60;
+
+/// The hosted URL this Worker builds (the SDK's `signInUrl`): delivery
+/// "message", the journey and its completion webhook, and the
+/// confirmation word riding in the text-back the hosted page sends from the
+/// user's own thread ("done" becomes "done 482913").
+fn plain_url<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
+    request: &JourneyRequest,
+    journey_id: &str,
+    complete_url: &str,
+    message_line_phone: Option<String>,
+    confirmation: &Option<String>,
+) -> Result<String, EdgeError> {
+    let (agent, config) = (flow.agent()?, flow.config);
+    let message_body = match confirmation {
         Some(word) => {
             Some(format!("{} {word}", request.message_body.as_deref().unwrap_or(DEFAULT_MESSAGE_BODY)))
         }
         None => request.message_body.clone(),
     };
-
     let options = SignInUrlOptions {
         sign_in_origin: config.sign_in_origins.first().cloned(),
         publishable_key: config.publishable_key.clone(),
         delivery: Some("message".to_owned()),
-        journey_id: Some(journey_id.clone()),
+        journey_id: Some(journey_id.to_owned()),
         display_name: request.display_name.clone(),
-        message_line_phone: request.message_line_phone.clone(),
+        message_line_phone,
         message_body,
-        message_complete_url: Some(format!("{worker_origin}{COMPLETE_PATH}")),
+        message_complete_url: Some(complete_url.to_owned()),
         connectors: request.connectors.clone(),
         theme: request.theme.clone(),
         ..SignInUrlOptions::default()
     };
-    let url = sign_in_url(agent, &options).map_err(|e| EdgeError::Internal { detail: e.to_string() })?;
-
-    store.put(&key, &serde_json::to_string(&record)?, Some(ttl)).await?;
-    Ok(JourneyCreated { journey_id, url, expires_at: iso8601(expires_at), binding, confirmation })
+    sign_in_url(agent, &options).map_err(|e| EdgeError::Internal { detail: e.to_string() })
 }
 
 /// A live journey, opened.

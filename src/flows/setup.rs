@@ -1,12 +1,13 @@
 //! `POST /v1/setup`: registers this Worker's callbacks with Configure now
 //! (the return-code callback, and the OAuth client's redirect URI when
-//! "Continue with Configure" is set up) and reports what was registered and
-//! what failed.
+//! "Continue with Configure" is set up), and the agent's message line
+//! (`CONFIGURE_EDGE_MESSAGE_LINE_PHONE`) when it is set, and reports what was
+//! registered and what failed.
 
 use super::oauth::{self, RedirectRegistration};
 use super::web;
 use super::Flow;
-use crate::api::ConfigureApi;
+use crate::api::{ConfigureApi, MessageLine};
 use crate::error::EdgeError;
 use crate::storage::store::Store;
 use serde::Serialize;
@@ -19,10 +20,15 @@ pub struct Registration {
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// `registered` or `already-registered` (the OAuth redirect only).
+    /// The message line's phone (kind `message_line`), in place of a URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `registered` or `already-registered` (the OAuth redirect and the
+    /// message line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
-    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// `{failed, ok, registered}`: `ok` when nothing failed.
@@ -34,11 +40,11 @@ pub struct SetupReport {
 }
 
 fn registered(kind: &'static str, url: String, status: Option<&'static str>) -> Registration {
-    Registration { kind, url, status, code: None, message: None }
+    Registration { kind, url: Some(url), phone: None, status, code: None, message: None }
 }
 
 fn failed(kind: &'static str, url: String, code: String, message: String) -> Registration {
-    Registration { kind, url, status: None, code: Some(code), message: Some(message) }
+    Registration { kind, url: Some(url), phone: None, status: None, code: Some(code), message: Some(message) }
 }
 
 pub async fn setup<S: Store, A: ConfigureApi>(flow: &Flow<'_, S, A>) -> Result<SetupReport, EdgeError> {
@@ -74,5 +80,41 @@ pub async fn setup<S: Store, A: ConfigureApi>(flow: &Flow<'_, S, A>) -> Result<S
             Err(error) => refused.push(failed("oauth_redirect", redirect_uri, error.code(), error.message())),
         }
     }
+    // The agent's message line, checked first: Configure lists lines by
+    // their last four digits only (it keeps a hash), so an active line
+    // ending in the same four digits counts as this one.
+    if let Some(phone) = &config.message_line_phone {
+        let line = Registration {
+            kind: "message_line",
+            phone: Some(phone.clone()),
+            url: None,
+            status: None,
+            code: None,
+            message: None,
+        };
+        match ensure_message_line(api, phone).await {
+            Ok(status) => done.push(Registration { status: Some(status), ..line }),
+            Err(error) => refused.push(Registration {
+                code: Some(error.code.as_str().to_owned()),
+                message: Some(error.message),
+                ..line
+            }),
+        }
+    }
     Ok(SetupReport { ok: refused.is_empty(), failed: refused, registered: done })
+}
+
+/// `listMessageLines`, then `registerMessageLine` when no active line ends
+/// in the phone's last four digits.
+async fn ensure_message_line<A: ConfigureApi>(
+    api: &A,
+    phone: &str,
+) -> Result<&'static str, crate::sdk::configure_error::ConfigureError> {
+    let last4 = &phone[phone.len().saturating_sub(4)..];
+    let known = |line: &MessageLine| line.status == "active" && line.phone_last4 == last4;
+    if api.list_message_lines().await?.iter().any(known) {
+        return Ok("already-registered");
+    }
+    api.register_message_line(phone).await?;
+    Ok("registered")
 }

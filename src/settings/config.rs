@@ -72,6 +72,10 @@ pub struct Config {
     pub session_ttl_seconds: u64,
     /// The sliding window of a recorded session (at most the TTL).
     pub session_idle_seconds: u64,
+    /// The agent's message line (E.164, the SDK's `validatePhone`):
+    /// registered by `/v1/setup`, and the journeys' `messageLinePhone` when
+    /// they give none.
+    pub message_line_phone: Option<String>,
     /// Settings that are set but invalid (missing required ones show up when used).
     pub problems: Vec<SettingProblem>,
 }
@@ -261,6 +265,15 @@ impl Config {
                 SessionKeys::parse(&value).map_err(|e| invalid("CONFIGURE_EDGE_SESSION_KEYS", e.to_string()))
             }
         };
+        let message_line_phone = text(source, "CONFIGURE_EDGE_MESSAGE_LINE_PHONE").and_then(|value| {
+            // The reason never carries the value (/healthz shows problems).
+            crate::sdk::phone::validate_phone(&value)
+                .map_err(|_| {
+                    let reason = "must be a phone number in E.164 format (e.g. +14155551234)";
+                    invalid("CONFIGURE_EDGE_MESSAGE_LINE_PHONE", reason.to_owned())
+                })
+                .ok()
+        });
         let connectors = text(source, "CONFIGURE_EDGE_CONNECTORS")
             .map(|list| list.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
             .unwrap_or_default();
@@ -291,6 +304,7 @@ impl Config {
             session_keys,
             session_ttl_seconds,
             session_idle_seconds,
+            message_line_phone,
             problems,
         }
     }

@@ -58,6 +58,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     spec("CONFIGURE_EDGE_SESSION_TTL_SECONDS", SettingKind::Var),
     spec("CONFIGURE_EDGE_SESSION_IDLE_SECONDS", SettingKind::Var),
     spec("CONFIGURE_RATE_LIMITER", SettingKind::Binding),
+    spec("CONFIGURE_EDGE_MESSAGE_LINE_PHONE", SettingKind::Var),
 ];
 
 /// Where settings come from: the Worker's `Env` in production, a map in tests.

@@ -137,6 +137,10 @@ pub enum Binding {
     Confirmation,
     /// Whoever completes is linked (forwardable; the agent's choice).
     None,
+    /// Configure minted a sender-bound URL for the conversation's sender
+    /// (a verified `messageSenderProof`): the completion links at once, no
+    /// confirmation word.
+    Sender,
 }
 
 impl Binding {
@@ -145,10 +149,13 @@ impl Binding {
             Binding::Phone => "phone",
             Binding::Confirmation => "confirmation",
             Binding::None => "none",
+            Binding::Sender => "sender",
         }
     }
 
-    pub fn parse(text: &str) -> Option<Binding> {
+    /// A binding an agent may ask for: `sender` is never asked for, only
+    /// earned (Configure verified the sender's proof and minted the URL).
+    pub fn parse_requested(text: &str) -> Option<Binding> {
         [Binding::Phone, Binding::Confirmation, Binding::None].into_iter().find(|b| b.as_str() == text)
     }
 }
@@ -412,7 +419,7 @@ mod tests {
             created_at: 5,
             expires_at: 6,
         });
-        for binding in [Binding::Phone, Binding::Confirmation, Binding::None] {
+        for binding in [Binding::Phone, Binding::Confirmation, Binding::None, Binding::Sender] {
             round_trip(JourneyRecord {
                 v: 1,
                 sealed_subject: "k1.s".into(),

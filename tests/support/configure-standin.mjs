@@ -24,6 +24,19 @@
 //   delayMs    every Configure API answer (token endpoint included; not the
 //              pages nor /__standin/) waits this long (default 0), after the
 //              request is recorded and counted: for concurrency tests.
+// Message sign-in (createMessageSignInUrl, the message lines):
+//   POST /v1/auth/sign-in/message-url answers a minted, sender-bound URL
+//   (<stand-in>/<agent>?code=cfgmsu_..., 10 minutes) only for a
+//   messageSenderProof the stand-in issued (standin.issueSenderProof({
+//   channel, senderId }) or POST /__standin/sender-proofs) for that channel
+//   (and sender, when the proof names one); otherwise the plain URL with
+//   fallbackReason sender_proof_missing, sender_proof_invalid, or
+//   sender_proof_unsupported (a channel other than imessage and sms). The
+//   hosted page of a minted code carries the journey and completion URL the
+//   request gave, and, when the sender is a phone, only that phone can
+//   finish it; a code finishes once.
+//   POST/GET/DELETE /v1/auth/sign-in/message-lines keep the agent's lines
+//   by channel and phone and list them by their last four digits only.
 // Counters: standin.counts (or GET /__standin/counts), counted from the
 // recorded requests, so clearRequests() resets them too:
 //   { exchangeRequests, tokenRequests, codeGrantRequests, refreshRequests }
@@ -65,6 +78,9 @@ export async function startStandin({
   const refreshTokens = new Map(); // unused refresh token -> { clientId, resource, scope, user }
   const oauthClients = new Map(); // client id -> { secret, redirectUris: Set }
   const authCodes = new Map(); // authorization code -> { clientId, redirectUri, challenge, resource, scope, user }
+  const senderProofs = new Map(); // proof -> { channel, senderId? }
+  const mintedCodes = new Map(); // minted code -> { params (the hosted page's), senderPhone?, expiresAt }
+  const messageLines = new Map(); // `${channel} ${phone}` -> line (as listed)
   oauthClients.set(oauthClient.clientId, { secret: oauthClient.clientSecret, redirectUris: new Set(oauthClient.redirectUris ?? []) });
   const requests = [];
   let mode = { name: "ok", delayMs: 0 };
@@ -179,6 +195,19 @@ export async function startStandin({
       }
       if (params.state) target.searchParams.set("state", params.state);
       return { redirect: target.href };
+    },
+    /**
+     * A provider-signed sender proof the stand-in verifies for `channel`
+     * (and, with `senderId`, for that sender only).
+     */
+    issueSenderProof({ channel = "imessage", senderId } = {}) {
+      const proof = id("standin_proof");
+      senderProofs.set(proof, { channel, senderId });
+      return { proof };
+    },
+    /** The agent's registered message lines, as Configure lists them. */
+    get messageLines() {
+      return [...messageLines.values()];
     },
     setMode(name, { delayMs = 0 } = {}) {
       if (!MODES.includes(name)) throw new Error(`unknown mode ${name}`);
@@ -335,6 +364,8 @@ export async function startStandin({
         },
       };
     }
+    if (method === "POST" && path === "/v1/auth/sign-in/message-url") return messageUrl(body, headers);
+    if (path === "/v1/auth/sign-in/message-lines") return messageLine(method, body);
     if (path === "/v1/auth/sign-in/return-destinations") {
       if (method === "GET") {
         return {
@@ -356,6 +387,88 @@ export async function startStandin({
       }
     }
     return apiError(404, "invalid_request_error", "not_found", `No route ${method} ${path}`);
+  }
+
+  // createMessageSignInUrl, as Configure answers it: the SDK's checks, then
+  // a minted URL only for a proof the stand-in issued for this channel.
+  const E164 = /^\+[1-9]\d{6,14}$/;
+  function messageUrl(body, headers) {
+    const reason = body?.reason;
+    if (!["signin", "reconnect", "permissions"].includes(reason)) {
+      return apiError(400, "invalid_request_error", "invalid_reason", "reason must be one of: signin, reconnect, permissions");
+    }
+    const channel = typeof body.channel === "string" ? body.channel.trim() : "";
+    const subject = body.subject ?? {};
+    if (!channel || typeof subject.key !== "string" || !subject.key.trim() || typeof subject.externalId !== "string" || !subject.externalId.trim()) {
+      return apiError(400, "invalid_request_error", "invalid_request", "channel, subject.key and subject.externalId are required.");
+    }
+    if (body.returnMode !== undefined && body.returnMode !== "message") {
+      return apiError(400, "invalid_request_error", "invalid_return_mode", "returnMode must be message.");
+    }
+    const origin = `http://${headers.host ?? "127.0.0.1"}`;
+    const idempotency = body.idempotencyKey ? { idempotencyKey: body.idempotencyKey } : {};
+    const plain = (fallbackReason) => ({
+      status: 200,
+      body: { mode: "plain", url: `${origin}/${agent}`, reason, fallbackReason, ...idempotency },
+    });
+    const proof = body.messageSenderProof;
+    if (typeof proof !== "string" || !proof) return plain("sender_proof_missing");
+    if (channel !== "imessage" && channel !== "sms") return plain("sender_proof_unsupported");
+    const issued = senderProofs.get(proof);
+    if (!issued || issued.channel !== channel || (issued.senderId && issued.senderId !== subject.senderId)) {
+      return plain("sender_proof_invalid");
+    }
+    const code = id("cfgmsu");
+    const expiresAt = new Date(Date.now() + 10 * 60_000).toISOString();
+    const connectors = Array.isArray(body.connectors) ? body.connectors.join(",") : body.connectors;
+    const params = Object.fromEntries(
+      Object.entries({
+        journey: body.journeyId,
+        agent_name: body.displayName,
+        message_line_phone: body.messageLinePhone,
+        message_body: body.messageBody,
+        message_complete_url: body.messageCompleteUrl,
+        connectors,
+        theme: body.theme,
+      }).filter(([, value]) => typeof value === "string" && value !== ""),
+    );
+    const senderPhone = E164.test(subject.senderId ?? "") ? subject.senderId : undefined;
+    mintedCodes.set(code, { params, senderPhone, expiresAt: Date.parse(expiresAt) });
+    return { status: 200, body: { mode: "minted", url: `${origin}/${agent}?code=${code}`, code, reason, expiresAt, ...idempotency } };
+  }
+
+  // The agent's message lines: kept by channel and phone, listed by the
+  // last four digits (Configure keeps only a hash and those).
+  function messageLine(method, body) {
+    const listed = () => [...messageLines.values()].filter((line) => line.status === "active");
+    if (method === "GET") return { status: 200, body: { lines: listed() } };
+    if (method !== "POST" && method !== "DELETE") return apiError(404, "invalid_request_error", "not_found", `No route ${method}`);
+    const phone = body?.phone;
+    if (typeof phone !== "string" || !E164.test(phone)) {
+      return apiError(400, "invalid_request_error", "invalid_phone", "phone must be an E.164 number.");
+    }
+    const channel = typeof body.channel === "string" && body.channel ? body.channel : "imessage";
+    const key = `${channel} ${phone}`;
+    if (method === "DELETE") {
+      const line = messageLines.get(key);
+      const deleted = Boolean(line && line.status === "active");
+      if (line) line.status = "revoked";
+      return { status: 200, body: { deleted, lines: listed() } };
+    }
+    const now = new Date().toISOString();
+    const existing = messageLines.get(key);
+    const line = {
+      id: existing?.id ?? id("line"),
+      channel,
+      phone_last4: phone.slice(-4),
+      label: typeof body.label === "string" ? body.label : existing?.label ?? null,
+      status: "active",
+      metadata: body.metadata && typeof body.metadata === "object" ? body.metadata : existing?.metadata ?? {},
+      created_at: existing?.created_at ?? now,
+      updated_at: now,
+    };
+    messageLines.set(key, line);
+    return { status: 200, body: { line } };
   }
 
   // The stand-in's pages: escaped text, and one labelled page shell (the
@@ -395,7 +508,7 @@ ${extraCss}
 ${textBack ? `<p id="text-back">Text back: <strong>${esc(textBack)}</strong></p>` : ""}
 <form id="signin">
 <label for="phone">Phone number</label>
-<input id="phone" name="phone" value="+14155550123" autocomplete="off">
+<input id="phone" name="phone" value="${esc(params.get("sender") || "+14155550123")}" autocomplete="off">
 <button type="submit" id="continue">Continue</button>
 <button type="button" id="cancel">Cancel</button>
 </form>
@@ -431,6 +544,17 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
 
   function finishHosted(body) {
     const userId = `user_${String(body?.phone ?? "").replace(/\D/g, "") || "local"}`;
+    if (body?.code) {
+      // A minted code: once, before it expires, and by its sender only.
+      const minted = mintedCodes.get(body.code);
+      if (!minted || minted.expiresAt <= Date.now()) return { error: "This sign-in link has expired or was already used." };
+      if (body.cancel) return { error: "Cancelled. You can close this page." };
+      if (minted.senderPhone && String(body.phone ?? "").replace(/[\s().-]/g, "") !== minted.senderPhone) {
+        return { error: "This link was sent to another phone number." };
+      }
+      mintedCodes.delete(body.code);
+      body = { ...body, ...minted.params };
+    }
     if (body?.journey && body?.message_complete_url) {
       if (body.cancel) return { error: "Cancelled. You can close this page." };
       const { token } = state.issueToken({ userId, agent: body.agent });
@@ -470,7 +594,7 @@ ${hidden}
 </main></body></html>`;
   }
 
-  // CONTROL: /__standin/{tokens,codes,phones,refresh-tokens,oauth-clients,mode,options,requests,counts}
+  // CONTROL: /__standin/{tokens,codes,phones,refresh-tokens,sender-proofs,message-lines,oauth-clients,mode,options,requests,counts}
   // for out-of-process use.
   function control(method, path, body) {
     if (method === "POST" && path === "/__standin/tokens") return state.issueToken(body ?? {});
@@ -481,6 +605,8 @@ ${hidden}
       return state.oauthClient(decodeURIComponent(path.slice("/__standin/oauth-clients/".length))) ?? { error: "no such client" };
     }
     if (method === "POST" && path === "/__standin/refresh-tokens") return state.issueRefreshToken(body ?? {});
+    if (method === "POST" && path === "/__standin/sender-proofs") return state.issueSenderProof(body ?? {});
+    if (method === "GET" && path === "/__standin/message-lines") return { lines: state.messageLines };
     if (method === "POST" && path === "/__standin/options") return state.setOptions(body ?? {});
     if (method === "GET" && path === "/__standin/options") return state.options;
     if (method === "GET" && path === "/__standin/counts") return state.counts;
@@ -535,8 +661,20 @@ ${hidden}
       return res.end();
     }
     if (req.method === "GET" && /^\/[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/.test(path) && !path.startsWith("/v1")) {
+      let params = new URL(req.url, "http://127.0.0.1").searchParams;
+      // A minted URL carries only its code: the page reads the journey and
+      // completion URL Configure kept for it.
+      const code = params.get("code");
+      if (code) {
+        const minted = mintedCodes.get(code);
+        if (!minted || minted.expiresAt <= Date.now()) {
+          res.writeHead(410, { "content-type": "text/plain; charset=utf-8" });
+          return res.end("This sign-in link has expired or was already used.");
+        }
+        params = new URLSearchParams({ ...minted.params, code, ...(minted.senderPhone ? { sender: minted.senderPhone } : {}) });
+      }
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      return res.end(hostedPage(path.slice(1), new URL(req.url, "http://127.0.0.1").searchParams));
+      return res.end(hostedPage(path.slice(1), params));
     }
     if (path.startsWith("/__standin/")) {
       try {

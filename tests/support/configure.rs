@@ -17,6 +17,15 @@
 //! `expires_in` knob (3600 unless a test sets it, `with_expires_in`);
 //! `refresh_requests()` counts the refresh requests received.
 //!
+//! Message sign-in: `POST /v1/auth/sign-in/message-url` mints a
+//! sender-bound URL (`https://sign-in.me/<agent>?code=cfgmsu_<n>`, expiring
+//! at `minted_expires_at`) only for a `messageSenderProof` it was given
+//! (`with_sender_proof`) on that proof's channel; otherwise it answers the
+//! plain URL with `sender_proof_missing`, `sender_proof_invalid`, or
+//! `sender_proof_unsupported` (a channel other than imessage and sms). The
+//! message lines (`POST`/`GET /v1/auth/sign-in/message-lines`) are kept by
+//! phone and listed by their last four digits, as Configure lists them.
+//!
 //! Paths and field names are written out here rather than taken from
 //! `configure_edge::api`, so that a wrong request fails the tests.
 
@@ -153,6 +162,12 @@ pub struct FakeConfigure {
     /// polled together interleave around their Configure calls as they do
     /// over a network.
     pub answer_yields: Cell<u32>,
+    /// Sender proofs Configure can verify -> their channel.
+    pub sender_proofs: RefCell<BTreeMap<String, String>>,
+    /// When minted codes expire (`expiresAt` of the answer).
+    pub minted_expires_at: RefCell<String>,
+    /// Registered message lines: (phone, channel).
+    pub message_lines: RefCell<Vec<(String, String)>>,
 }
 
 impl Default for FakeConfigure {
@@ -174,6 +189,9 @@ impl Default for FakeConfigure {
             injected: Default::default(),
             calls: Default::default(),
             answer_yields: Cell::new(0),
+            sender_proofs: Default::default(),
+            minted_expires_at: RefCell::new("2099-01-01T00:00:00.000Z".to_owned()),
+            message_lines: Default::default(),
         }
     }
 }
@@ -194,6 +212,12 @@ impl FakeConfigure {
     }
     pub fn with_code(self, code: &str, token: &str, user_id: &str, agent: &str) -> Self {
         self.codes.borrow_mut().insert(code.into(), (token.into(), user_id.into(), agent.into()));
+        self
+    }
+
+    /// Configure verifies `proof` for messages on `channel`.
+    pub fn with_sender_proof(self, proof: &str, channel: &str) -> Self {
+        self.sender_proofs.borrow_mut().insert(proof.into(), channel.into());
         self
     }
 
@@ -310,6 +334,9 @@ impl FakeConfigure {
                 _ => refuse(401, "authentication_error", "invalid_token", "Invalid access token."),
             };
         }
+        if (call.method, call.path.as_str()) == ("GET", "/v1/auth/sign-in/message-lines") {
+            return self.list_lines();
+        }
         if call.method != "POST" {
             return not_found();
         }
@@ -332,8 +359,71 @@ impl FakeConfigure {
                     ok(json!({ "destination": destination, "createdAt": "2026-01-01T00:00:00.000Z" }))
                 }
             },
+            "/v1/auth/sign-in/message-url" => self.message_url(&body),
+            "/v1/auth/sign-in/message-lines" => self.register_line(&body),
             _ => not_found(),
         }
+    }
+
+    /// `createMessageSignInUrl`: minted for a proof it can verify.
+    fn message_url(&self, body: &Map<String, Value>) -> ApiResponse {
+        let reason = text(body, "reason");
+        let channel = text(body, "channel");
+        let subject = body.get("subject").and_then(Value::as_object);
+        let subject_ok = subject.is_some_and(|s| !text(s, "key").is_empty() && !text(s, "externalId").is_empty());
+        if !["signin", "reconnect", "permissions"].contains(&reason.as_str()) || channel.is_empty() || !subject_ok {
+            return refuse(400, "invalid_request_error", "invalid_message_url", "reason, channel and subject are required.");
+        }
+        let plain = |why: &str| {
+            ok(json!({ "mode": "plain", "url": format!("https://sign-in.me/{}", self.agent), "reason": reason, "fallbackReason": why }))
+        };
+        let proof = text(body, "messageSenderProof");
+        if proof.is_empty() {
+            return plain("sender_proof_missing");
+        }
+        if channel != "imessage" && channel != "sms" {
+            return plain("sender_proof_unsupported");
+        }
+        if self.sender_proofs.borrow().get(&proof) != Some(&channel) {
+            return plain("sender_proof_invalid");
+        }
+        let code = format!("cfgmsu_{}", self.calls.borrow().len());
+        ok(json!({
+            "mode": "minted",
+            "url": format!("https://sign-in.me/{}?code={code}", self.agent),
+            "code": code,
+            "reason": reason,
+            "expiresAt": self.minted_expires_at.borrow().clone(),
+        }))
+    }
+
+    fn line_json(index: usize, phone: &str, channel: &str) -> Value {
+        json!({ "id": format!("line_{index}"), "channel": channel, "phoneLast4": &phone[phone.len() - 4..], "label": null, "status": "active", "metadata": {} })
+    }
+
+    /// `registerMessageLine`: an E.164 phone, kept once per channel.
+    fn register_line(&self, body: &Map<String, Value>) -> ApiResponse {
+        let phone = text(body, "phone");
+        let channel = Some(text(body, "channel")).filter(|c| !c.is_empty()).unwrap_or_else(|| "imessage".to_owned());
+        let e164 = phone.len() >= 8 && phone.starts_with('+') && phone[1..].bytes().all(|b| b.is_ascii_digit());
+        if !e164 {
+            return refuse(400, "invalid_request_error", "invalid_phone", "phone must be E.164.");
+        }
+        let mut lines = self.message_lines.borrow_mut();
+        let index = match lines.iter().position(|(p, c)| *p == phone && *c == channel) {
+            Some(index) => index,
+            None => {
+                lines.push((phone.clone(), channel.clone()));
+                lines.len() - 1
+            }
+        };
+        ok(json!({ "line": Self::line_json(index, &phone, &channel) }))
+    }
+
+    fn list_lines(&self) -> ApiResponse {
+        let lines = self.message_lines.borrow();
+        let listed: Vec<Value> = lines.iter().enumerate().map(|(i, (p, c))| Self::line_json(i, p, c)).collect();
+        ok(json!({ "lines": listed }))
     }
 
     fn meta(&self, token: &str) -> TokenMeta {
