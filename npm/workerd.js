@@ -7,3 +7,5 @@ import { initSync } from "./wasm/configure_edge.js";
 initSync({ module: wasmModule });
 
 export * from "./exports.js";
+// The agent API client (servers only: it holds the bearer secret).
+export { createConfigureEdge, ConfigureEdgeError } from "./client.js";

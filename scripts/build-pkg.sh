@@ -33,7 +33,7 @@ wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   -o pkg/wasm/configure_edge_bg.wasm pkg/wasm/configure_edge_bg.wasm
 
-cp npm/index.d.ts npm/node.js npm/browser.js npm/workerd.js npm/exports.js npm/better-auth.js npm/README.md pkg/
+cp npm/*.js npm/*.d.ts npm/README.md pkg/
 version="$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)"
 sed "s/\"0.0.0-set-by-build\"/\"$version\"/" npm/package.json > pkg/package.json
 printf '%s\n' "$hash" > pkg/.inputs
