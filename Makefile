@@ -26,9 +26,10 @@ setup:
 build: setup
 	@bash scripts/build-worker.sh
 
-## Build the npm package configure-edge into pkg/ (the JS/TS helpers) and print its size.
+## Build the npm package configure-edge into pkg/: the JS/TS helpers (build-pkg.sh, which
+## build-worker.sh runs first) and the built Worker as configure-edge/worker (pkg/worker/).
 pkg: setup
-	@bash scripts/build-pkg.sh
+	@bash scripts/build-worker.sh
 
 ## Check the deploy bundle offline (wrangler deploy --dry-run) and print its size.
 deploy-check: build
