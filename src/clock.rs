@@ -46,6 +46,68 @@ pub fn parse_iso8601(text: &str) -> Option<u64> {
     (iso8601(ms) == text).then_some(ms)
 }
 
+/// The milliseconds of an RFC 3339 timestamp in any of its forms, as
+/// another server writes it: `2026-12-02T04:17:42Z`, with a fraction of any
+/// length (cut to milliseconds), a lower-case `t`/`z`, or an offset
+/// (`+01:00`). Anything else, or a time before 1970, is `None`.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || !b.is_ascii() {
+        return None;
+    }
+    let digits = |from: usize, to: usize| -> Option<i64> {
+        let part = text.get(from..to)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let shape =
+        b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't') && b[13] == b':' && b[16] == b':';
+    if !shape {
+        return None;
+    }
+    let (year, month, day) = (digits(0, 4)?, digits(5, 7)?, digits(8, 10)?);
+    let (hour, minute, second) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+    // The fraction: any number of digits after a '.', cut to milliseconds.
+    let mut at = 19;
+    let mut millis = 0;
+    if b[at] == b'.' {
+        let end = at + 1 + b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if end == at + 1 {
+            return None;
+        }
+        let kept = &text[at + 1..end.min(at + 4)];
+        millis = kept.parse::<i64>().ok()? * 10_i64.pow(3 - kept.len() as u32);
+        at = end;
+    }
+    let offset_minutes = match &text[at..] {
+        "Z" | "z" => 0,
+        zone if zone.len() == 6
+            && matches!(zone.as_bytes()[0], b'+' | b'-')
+            && zone.as_bytes()[3] == b':' =>
+        {
+            let (h, m) = (digits(at + 1, at + 3)?, digits(at + 4, at + 6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if zone.starts_with('-') {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            }
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    // A day past the month's end (2026-02-31) does not come back the same.
+    if civil_from_days(days) != (year, month as u32, day as u32) {
+        return None;
+    }
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_minutes * 60;
+    u64::try_from(seconds * 1000 + millis).ok()
+}
+
 /// (year, month, day) to days since 1970-01-01 (the inverse of
 /// `civil_from_days`, same algorithm).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -76,6 +138,28 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_in_its_forms() {
+        let base = parse_iso8601("2026-12-02T04:17:42.000Z").unwrap();
+        for (text, expected) in [
+            ("2026-12-02T04:17:42Z", Some(base)),
+            ("2026-12-02T04:17:42.5Z", Some(base + 500)),
+            ("2026-12-02T04:17:42.123456789z", Some(base + 123)),
+            ("2026-12-02t05:17:42+01:00", Some(base)),
+            ("2026-12-02T00:47:42.000-03:30", Some(base)),
+            ("2026-12-02T04:17:42", None),
+            ("2026-12-02T04:17:42.Z", None),
+            ("2026-02-31T04:17:42Z", None),
+            ("2026-12-02T24:17:42Z", None),
+            ("2026-12-02T04:17:42+24:00", None),
+            ("1969-12-31T23:59:59Z", None),
+            ("2026-12-02 04:17:42Z", None),
+            ("२०२६-12-02T04:17:42Z", None),
+        ] {
+            assert_eq!(parse_rfc3339(text), expected, "{text}");
+        }
+    }
 
     #[test]
     fn formats_like_to_iso_string() {

@@ -45,6 +45,9 @@ pub enum EdgeError {
     /// Configure recognizes the journey's phone as another user than the
     /// token's: nothing is stored.
     PhoneMismatch,
+    /// A sender-bound (minted) journey completed by a user Configure does
+    /// not recognize as the sender's phone: nothing is stored.
+    SenderNotVerified,
     /// The subject is already linked to another Configure user (`binding:
     /// "none"` never replaces it silently).
     LinkConflict,
@@ -87,6 +90,7 @@ impl EdgeError {
             EdgeError::JourneyNotFound | EdgeError::LinkNotFound | EdgeError::RedeemCodeNotFound => 404,
             EdgeError::SubjectMismatch
             | EdgeError::PhoneMismatch
+            | EdgeError::SenderNotVerified
             | EdgeError::LinkConflict
             | EdgeError::CompletionConflict => 409,
             EdgeError::Upstream { .. } => 502,
@@ -113,6 +117,7 @@ impl EdgeError {
             EdgeError::RedeemCodeNotFound => "code_not_found",
             EdgeError::SubjectMismatch => "subject_mismatch",
             EdgeError::PhoneMismatch => "phone_mismatch",
+            EdgeError::SenderNotVerified => "sender_not_verified",
             EdgeError::LinkConflict => "link_conflict",
             EdgeError::CompletionConflict => "completion_conflict",
             EdgeError::NotSignedIn => "not_signed_in",
@@ -157,6 +162,10 @@ impl EdgeError {
             }
             EdgeError::PhoneMismatch => {
                 "Configure knows this conversation's phone as another user; nothing was linked.".to_owned()
+            }
+            EdgeError::SenderNotVerified => {
+                "Configure does not recognize the sender's phone as the user who signed in; nothing was linked."
+                    .to_owned()
             }
             EdgeError::LinkConflict => {
                 "The subject is already linked to another Configure user; delete that link first.".to_owned()

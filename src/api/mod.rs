@@ -229,12 +229,7 @@ impl RequestBuilder {
         if !self.agent.is_empty() {
             headers.push(("X-Agent", self.agent.clone()));
         }
-        ApiRequest {
-            method: "POST",
-            url: format!("{}{path}", self.base_url),
-            headers,
-            body: Some(body),
-        }
+        ApiRequest { method: "POST", url: format!("{}{path}", self.base_url), headers, body: Some(body) }
     }
 
     pub fn validate(&self, token: &str) -> ApiRequest {

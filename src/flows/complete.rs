@@ -11,7 +11,10 @@
 //! phone as the token's user (linked), as another user (409, nothing kept,
 //! the journey stays usable), or not at all (pending, as `confirmation`);
 //! `confirmation`: pending until identity resolution brings the word from
-//! the same subject; `sender` (a minted, sender-bound URL): linked at once;
+//! the same subject; `sender` (a minted, sender-bound URL): linked at once
+//! when Configure recognizes the sender's phone as the token's user (409
+//! otherwise), or, with no phone known, unless the subject is another
+//! user's;
 //! `none`: linked at once, but never over a link to another Configure user
 //! (409).
 
@@ -133,9 +136,29 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
             }
         }
         Binding::Confirmation => keep_pending(flow, journey, completed).await,
-        // Configure minted the URL for the conversation's verified sender
-        // and binds its use to that sender: linked at once.
-        Binding::Sender => link_and_close(flow, journey, completed).await,
+        // Configure minted the URL for the conversation's verified sender.
+        // Its hosted page shows the journey, so a forwarded URL gives the
+        // journey away: with the sender's phone, Configure must recognize it
+        // as the token's user (linked at once, no word); without one, the
+        // completion rests on Configure's sender binding and, like "none",
+        // never replaces another user's link.
+        Binding::Sender if journey.phone_candidates.is_empty() => {
+            link_unless_another_users(flow, journey, completed).await?;
+            close_journey(flow.store()?, &journey.key, None, flow.log).await;
+            Ok(Completed::Linked)
+        }
+        Binding::Sender => {
+            let recognition = match api.recognize_phone(&journey.phone_candidates).await {
+                Ok(recognition) => Some(recognition),
+                Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => None,
+                Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
+            };
+            match recognition.as_ref().and_then(|r| recognized_user(r, agent)) {
+                Some(owner) if owner == user_id => link_and_close(flow, journey, completed).await,
+                Some(_) => Err(EdgeError::PhoneMismatch),
+                None => Err(EdgeError::SenderNotVerified),
+            }
+        }
     }
 }
 

@@ -18,13 +18,15 @@
 use crate::api::{
     ConfigureApi, MessageSignInReason, MessageSubject, MessageThread, MessageUrl, MessageUrlRequest,
 };
-use crate::clock::{iso8601, parse_iso8601};
+use crate::clock::{iso8601, parse_rfc3339};
 use crate::error::EdgeError;
 use crate::http::body::{optional_string, optional_string_list, MAX_SUBJECT_LEN};
 use crate::log::Log;
+use crate::sdk::configure_error::ConfigureError;
 use crate::sdk::configure_error::ErrorCode;
 use crate::sdk::phone::{self, normalize_candidates};
 use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
+use crate::sdk::strict_url::StrictUrl;
 use crate::sealing::seal::{Keyring, OpenError};
 use crate::settings::Secret;
 use crate::storage::records::{journey_key, Binding, JourneyRecord, RECORD_VERSION};
@@ -242,25 +244,27 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
                 journey_id: Some(journey_id.clone()),
                 return_mode: "message",
             };
-            Some(flow.api()?.create_message_url(&ask).await.map_err(|error| {
+            let answer = flow.api()?.create_message_url(&ask).await.map_err(|error| {
                 // Configure refused the request itself (the channel, the
                 // subject): the agent's to fix. Anything else is upstream.
+                // Configure's own words stay in the log, not the answer.
                 if error.code == ErrorCode::InvalidInput && error.status == Some(400) {
-                    EdgeError::malformed(format!(
-                        "Configure refused the message sign-in URL request: {}",
-                        error.message
-                    ))
+                    EdgeError::malformed(
+                        "Configure refused the message sign-in URL request (check channel, reason, senderId, \
+                         thread and the proof)",
+                    )
                 } else {
                     EdgeError::Upstream { step: "message sign-in URL", error }
                 }
-            })?)
+            })?;
+            Some(checked_minted(answer, now_ms)?)
         }
     };
 
     let (binding, url, confirmation, mode, code, fallback_reason) = match minted {
         Some(MessageUrl::Minted { url, code, expires_at: code_expires_at, .. }) => {
             // The journey ends with the minted code, if that is sooner.
-            if let Some(code_expiry) = parse_iso8601(&code_expires_at) {
+            if let Some(code_expiry) = parse_rfc3339(&code_expires_at) {
                 expires_at = expires_at.min(code_expiry);
             }
             (Binding::Sender, url, None, Some("minted"), Some(code), None)
@@ -281,14 +285,21 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
             (binding, url, confirmation, mode, None, fallback_reason)
         }
     };
-    let sealed_candidates =
-        match binding {
-            Binding::Phone => Some(keyring.seal(
-                serde_json::to_string(&request.phone_candidates)?.as_bytes(),
-                &candidates_context(&key),
-            )?),
-            Binding::Confirmation | Binding::None | Binding::Sender => None,
-        };
+    // The phones a completion is checked against: the conversation's for
+    // `phone`; for `sender`, the sender's own phone (a `senderId` that is
+    // one, else the conversation's), so that a forwarded minted URL, whose
+    // hosted page shows the journey, cannot be completed by someone else.
+    let candidates = match binding {
+        Binding::Phone => request.phone_candidates.clone(),
+        Binding::Sender => sender_phones(request),
+        Binding::Confirmation | Binding::None => Vec::new(),
+    };
+    let sealed_candidates = match candidates.is_empty() {
+        true => None,
+        false => {
+            Some(keyring.seal(serde_json::to_string(&candidates)?.as_bytes(), &candidates_context(&key))?)
+        }
+    };
     let record = JourneyRecord {
         v: RECORD_VERSION,
         sealed_subject: keyring.seal(request.subject.as_bytes(), &subject_context(&key, Some(binding)))?,
@@ -314,6 +325,38 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
         code,
         fallback_reason,
     })
+}
+
+/// The sender's phones for a `sender` journey: its `senderId` when that is
+/// a phone number, else the conversation's phone candidates (none: the
+/// completion is taken on Configure's sender binding alone).
+fn sender_phones(request: &JourneyRequest) -> Vec<String> {
+    let sender = request.mint.as_ref().and_then(|mint| mint.sender_id.as_deref());
+    match sender.and_then(|id| phone::validate_phone(id).ok()) {
+        Some(phone) => vec![phone],
+        None => request.phone_candidates.clone(),
+    }
+}
+
+/// A minted answer the Worker can hand out: an https URL (http only on
+/// loopback) that passes the strict URL rules, its code not expired.
+/// Anything else is Configure's failure (502), never a link sent to users.
+/// (Its origin is Configure's to choose: the stand-in mints on its own.)
+fn checked_minted(answer: MessageUrl, now_ms: u64) -> Result<MessageUrl, EdgeError> {
+    let MessageUrl::Minted { url, expires_at, .. } = &answer else {
+        return Ok(answer);
+    };
+    let refuse = |why: &str| EdgeError::Upstream {
+        step: "message sign-in URL",
+        error: ConfigureError::new(ErrorCode::ServerError, why),
+    };
+    if !StrictUrl::parse(url).is_ok_and(|parsed| parsed.is_secure_or_loopback()) {
+        return Err(refuse("Configure answered a minted URL that is not an https URL"));
+    }
+    if parse_rfc3339(expires_at).is_some_and(|expiry| expiry <= now_ms) {
+        return Err(refuse("Configure answered a minted URL that has already expired"));
+    }
+    Ok(answer)
 }
 
 /// KV's TTL floor, in seconds.

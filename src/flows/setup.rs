@@ -104,14 +104,20 @@ pub async fn setup<S: Store, A: ConfigureApi>(flow: &Flow<'_, S, A>) -> Result<S
     Ok(SetupReport { ok: refused.is_empty(), failed: refused, registered: done })
 }
 
-/// `listMessageLines`, then `registerMessageLine` when no active line ends
-/// in the phone's last four digits.
+/// The channel Configure gives a line registered without one (the SDK:
+/// "Defaults server-side to imessage"), as the Worker registers it.
+const DEFAULT_LINE_CHANNEL: &str = "imessage";
+
+/// `listMessageLines`, then `registerMessageLine` when no active line of the
+/// default channel ends in the phone's last four digits.
 async fn ensure_message_line<A: ConfigureApi>(
     api: &A,
     phone: &str,
 ) -> Result<&'static str, crate::sdk::configure_error::ConfigureError> {
     let last4 = &phone[phone.len().saturating_sub(4)..];
-    let known = |line: &MessageLine| line.status == "active" && line.phone_last4 == last4;
+    let known = |line: &MessageLine| {
+        line.status == "active" && line.channel == DEFAULT_LINE_CHANNEL && line.phone_last4 == last4
+    };
     if api.list_message_lines().await?.iter().any(known) {
         return Ok("already-registered");
     }

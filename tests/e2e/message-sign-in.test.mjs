@@ -131,9 +131,21 @@ test("a verified sender proof: the SDK's request, a minted URL, and the sender's
   // The hosted page knows the journey from the code alone.
   const page = await (await fetch(created.url)).text();
   assert.ok(page.includes(created.journeyId), "the page carries the journey");
-  // Someone else's phone cannot finish it (a forwarded link).
+  // Someone else's phone cannot finish it (a forwarded link)...
   const forwarded = await finishHostedPage({ code: created.code, phone: "+14155559999" });
   assert.match(forwarded.error, /another phone/);
+  // ...nor can a completion posted straight to the webhook with the journey
+  // the page showed and a token of someone else's: Configure must know the
+  // sender's phone as the token's user.
+  const intruder = standin.issueToken({ userId: "user_intruder" });
+  const direct = await worker.fetch("/auth/configure/complete", {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: standin.url },
+    body: JSON.stringify({ token: intruder.token, userId: intruder.userId, agent: AGENT, journeyId: created.journeyId }),
+  });
+  assert.equal(direct.status, 409);
+  assert.deepEqual([(await direct.json()).error.code], ["sender_not_verified"]);
+  assert.equal(await link(worker, subject), null);
   // The sender finishes it; the completion links at once.
   const finished = await finishHostedPage({ code: created.code, phone: sender });
   assert.equal(finished.complete.body.journeyId, created.journeyId);

@@ -34,7 +34,8 @@
 //   sender_proof_unsupported (a channel other than imessage and sms). The
 //   hosted page of a minted code carries the journey and completion URL the
 //   request gave, and, when the sender is a phone, only that phone can
-//   finish it; a code finishes once.
+//   finish it, after which recognize-phone knows that phone as the user who
+//   signed in; a code finishes once.
 //   POST/GET/DELETE /v1/auth/sign-in/message-lines keep the agent's lines
 //   by channel and phone and list them by their last four digits only.
 // Counters: standin.counts (or GET /__standin/counts), counted from the
@@ -553,6 +554,9 @@ document.getElementById("cancel").addEventListener("click", () => finish(true));
         return { error: "This link was sent to another phone number." };
       }
       mintedCodes.delete(body.code);
+      // The sender proved their phone here: Configure knows it as this user
+      // from now on (recognize-phone), as it would after a real sign-in.
+      if (minted.senderPhone) state.registerPhone(minted.senderPhone, { userId });
       body = { ...body, ...minted.params };
     }
     if (body?.journey && body?.message_complete_url) {

@@ -370,12 +370,23 @@ impl FakeConfigure {
         let reason = text(body, "reason");
         let channel = text(body, "channel");
         let subject = body.get("subject").and_then(Value::as_object);
-        let subject_ok = subject.is_some_and(|s| !text(s, "key").is_empty() && !text(s, "externalId").is_empty());
-        if !["signin", "reconnect", "permissions"].contains(&reason.as_str()) || channel.is_empty() || !subject_ok {
-            return refuse(400, "invalid_request_error", "invalid_message_url", "reason, channel and subject are required.");
+        let subject_ok =
+            subject.is_some_and(|s| !text(s, "key").is_empty() && !text(s, "externalId").is_empty());
+        if !["signin", "reconnect", "permissions"].contains(&reason.as_str())
+            || channel.is_empty()
+            || !subject_ok
+        {
+            return refuse(
+                400,
+                "invalid_request_error",
+                "invalid_message_url",
+                "reason, channel and subject are required.",
+            );
         }
         let plain = |why: &str| {
-            ok(json!({ "mode": "plain", "url": format!("https://sign-in.me/{}", self.agent), "reason": reason, "fallbackReason": why }))
+            ok(
+                json!({ "mode": "plain", "url": format!("https://sign-in.me/{}", self.agent), "reason": reason, "fallbackReason": why }),
+            )
         };
         let proof = text(body, "messageSenderProof");
         if proof.is_empty() {
@@ -404,8 +415,10 @@ impl FakeConfigure {
     /// `registerMessageLine`: an E.164 phone, kept once per channel.
     fn register_line(&self, body: &Map<String, Value>) -> ApiResponse {
         let phone = text(body, "phone");
-        let channel = Some(text(body, "channel")).filter(|c| !c.is_empty()).unwrap_or_else(|| "imessage".to_owned());
-        let e164 = phone.len() >= 8 && phone.starts_with('+') && phone[1..].bytes().all(|b| b.is_ascii_digit());
+        let channel =
+            Some(text(body, "channel")).filter(|c| !c.is_empty()).unwrap_or_else(|| "imessage".to_owned());
+        let e164 =
+            phone.len() >= 8 && phone.starts_with('+') && phone[1..].bytes().all(|b| b.is_ascii_digit());
         if !e164 {
             return refuse(400, "invalid_request_error", "invalid_phone", "phone must be E.164.");
         }
@@ -422,7 +435,8 @@ impl FakeConfigure {
 
     fn list_lines(&self) -> ApiResponse {
         let lines = self.message_lines.borrow();
-        let listed: Vec<Value> = lines.iter().enumerate().map(|(i, (p, c))| Self::line_json(i, p, c)).collect();
+        let listed: Vec<Value> =
+            lines.iter().enumerate().map(|(i, (p, c))| Self::line_json(i, p, c)).collect();
         ok(json!({ "lines": listed }))
     }
 
