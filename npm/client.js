@@ -4,7 +4,9 @@
 // sk_ key. Plain JS with no dependencies: the global fetch and
 // AbortController. Not for browsers: it holds the secret.
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+// Longer than the Worker's own Configure timeout (10 s by default): identity
+// resolution can make two Configure calls in a row before it answers.
+const DEFAULT_TIMEOUT_MS = 30_000;
 // setTimeout's largest delay; a longer timeout would fire at once.
 const MAX_TIMEOUT_MS = 2_147_483_647;
 // Retries of a 502/503 that carries Retry-After: at most 2 (3 attempts),
@@ -49,6 +51,10 @@ function baseUrlOf(url) {
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
     throw invalidOptions("createConfigureEdge: url must be an http(s) URL");
   }
+  // The bearer secret crosses this connection: plain http only on loopback.
+  if (parsed.protocol === "http:" && !isLoopback(parsed.hostname)) {
+    throw invalidOptions("createConfigureEdge: url must be https (http only on localhost, 127.0.0.1 or [::1])");
+  }
   if (parsed.username || parsed.password) {
     throw invalidOptions("createConfigureEdge: url must not carry credentials (pass the secret as `secret`)");
   }
@@ -56,6 +62,10 @@ function baseUrlOf(url) {
     throw invalidOptions("createConfigureEdge: url must not have a query or a fragment");
   }
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
+}
+
+function isLoopback(hostname) {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function timeoutOf(timeoutMs) {
@@ -182,7 +192,7 @@ export function createConfigureEdge(options) {
    * Retry-After, and answers the 2xx answer ({ status, headers, text });
    * any other answer, or none, throws its ConfigureEdgeError.
    */
-  async function call(method, path, body) {
+  async function call(method, path, body, { retries = MAX_RETRIES } = {}) {
     const headers = { accept: "application/json", authorization: `Bearer ${secret}` };
     const init = { method, headers, redirect: "manual" };
     if (body !== undefined) {
@@ -195,7 +205,7 @@ export function createConfigureEdge(options) {
       if (answer.status >= 200 && answer.status < 300) return answer;
       const error = refusal(answer);
       const retryable = RETRIED_STATUSES.has(answer.status) && error.retryAfter !== undefined;
-      if (!retryable || retry >= MAX_RETRIES) throw error;
+      if (!retryable || retry >= retries) throw error;
       const backoff = FIRST_BACKOFF_MS * 2 ** retry;
       await sleep(Math.min(MAX_WAIT_MS, Math.max(error.retryAfter * 1000, backoff)));
     }
@@ -272,6 +282,9 @@ export function createConfigureEdge(options) {
         externalId: r.externalId,
         thread: r.thread,
       }),
+      // A sender proof may be good for one mint: a retry could silently get
+      // a plain URL instead, so a minted journey is asked for once.
+      { retries: r.messageSenderProof ? 0 : MAX_RETRIES },
     );
     const json = jsonOf(answer, (j) => isString(j.url) && isString(j.journeyId) && isString(j.expiresAt) && isString(j.binding));
     const journey = { url: json.url, journeyId: json.journeyId, expiresAt: json.expiresAt, binding: json.binding };

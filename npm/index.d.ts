@@ -200,7 +200,7 @@ export interface ConfigureEdgeOptions {
   secret: string;
   /** Default: the global `fetch`. */
   fetch?: ConfigureEdgeFetch;
-  /** Per attempt, in milliseconds; default 10000. */
+  /** Per attempt, in milliseconds; default 30000. */
   timeoutMs?: number;
 }
 

@@ -281,6 +281,10 @@ test("no retry: 503 without Retry-After, 429, 400, 404, 500 (even with Retry-Aft
     assert.equal(calls.length, 1, `${refusal.status}: one attempt`);
     assert.equal(error.status, refusal.status);
   }
+  // A minted journey is asked for once: a sender proof may be good for one mint.
+  const minting = fakeFetch(workerError(503, "store_unavailable", "later", { "retry-after": "0" }));
+  await rejection(client(minting.fetch).createJourney({ subject: "s", messageSenderProof: "p", channel: "imessage" }));
+  assert.equal(minting.calls.length, 1, "createJourney with messageSenderProof: one attempt");
   const { fetch, calls } = fakeFetch(new TypeError("fetch failed"));
   const error = await rejection(client(fetch).createJourney({ subject: "s" }));
   assert.equal(calls.length, 1, "a network error is not retried: the request may have arrived");
@@ -364,6 +368,9 @@ test("invalid options throw ConfigureEdgeError invalid_options (status 0) at cre
     { url: "", secret: SECRET, fetch },
     { url: "agent.example.com", secret: SECRET, fetch },
     { url: "ftp://agent.example.com", secret: SECRET, fetch },
+    // The secret would cross the network in the clear.
+    { url: "http://agent.example.com", secret: SECRET, fetch },
+    { url: "http://127.0.0.1.example.com", secret: SECRET, fetch },
     { url: `https://user:${SECRET}@agent.example.com`, secret: SECRET, fetch },
     { url: "https://agent.example.com/?x=1", secret: SECRET, fetch },
     { url: 42, secret: SECRET, fetch },
@@ -386,8 +393,11 @@ test("invalid options throw ConfigureEdgeError invalid_options (status 0) at cre
     assert.deepEqual([thrown.status, thrown.code], [0, "invalid_options"]);
     assertNoSecret(thrown);
   }
-  // Valid: a positive timeout, no fetch (the global one).
+  // Valid: a positive timeout, no fetch (the global one); http on loopback.
   assert.equal(typeof createConfigureEdge({ url: URL_BASE, secret: SECRET, timeoutMs: 1 }).setup, "function");
+  for (const url of ["http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"]) {
+    assert.equal(typeof createConfigureEdge({ url, secret: SECRET }).setup, "function", url);
+  }
 });
 
 test("the secret never shows: not in the client's JSON or inspection, not in any error", async () => {
