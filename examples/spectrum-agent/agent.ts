@@ -43,7 +43,17 @@ export interface AgentOptions {
   runAgentTurn: AgentTurn;
   displayName?: string;
   messageLinePhone?: string;
+  /** A message that failed (the Worker refused or was unreachable); the loop goes on. Default: console.error. */
+  onError?: (error: unknown) => void;
 }
+
+/**
+ * What the Worker accepts from a message (its agent API limits): the text is
+ * only searched for a confirmation word, so a very long one is cut; a
+ * phone-like id longer than a phone number is not one.
+ */
+const MAX_MESSAGE_TEXT = 4000; // characters: at most 16 KiB in UTF-8
+const MAX_CANDIDATE = 64;
 
 export const wantsConnect = /\b(connect|link|sign[\s-]?in|log[\s-]?in|login)\b/i;
 export const asksWhoAmI = /\bwho\s+am\s+i\b/i;
@@ -64,16 +74,28 @@ export async function runAgent({
   runAgentTurn,
   displayName = "Your Agent",
   messageLinePhone,
+  onError = (error) => console.error(error),
 }: AgentOptions): Promise<void> {
   for await (const [space, message] of app.messages) {
-    if (message.content.type !== "text") continue;
+    try {
+      await handleMessage(space, message);
+    } catch (error) {
+      // One sender's message must not stop the agent for everyone; a wrong
+      // secret (401) is the agent's own misconfiguration, so it stops.
+      if ((error as { code?: unknown }).code === "unauthorized") throw error;
+      onError(error);
+    }
+  }
+
+  async function handleMessage(space: SpectrumSpace, message: SpectrumMessage): Promise<void> {
+    if (message.content.type !== "text") return;
 
     const subjectKey = message.sender?.id || space.id;
-    const phoneCandidates = phoneCandidatesFromSpectrum(space, message);
+    const phoneCandidates = phoneCandidatesFromSpectrum(space, message).filter((c) => c.length <= MAX_CANDIDATE);
     const identity = await edge.resolveMessageIdentity({
       externalId: `spectrum:${subjectKey}`,
       phoneCandidates,
-      messageText: message.content.text,
+      messageText: message.content.text.slice(0, MAX_MESSAGE_TEXT),
     });
 
     if (wantsConnect.test(message.content.text)) {
@@ -87,14 +109,14 @@ export async function runAgent({
       });
 
       await message.reply(text(`Connect your profile: ${url}`));
-      continue;
+      return;
     }
 
     if (asksWhoAmI.test(message.content.text)) {
       await message.reply(
         text(identity.linked ? `You are ${identity.userId}.` : 'You are not linked yet: send "connect" to link your profile.'),
       );
-      continue;
+      return;
     }
 
     await runAgentTurn({ message, identity });

@@ -206,6 +206,22 @@ describe("against the Worker and the Configure stand-in", () => {
     assert.equal(agent.turns.at(-1).identity.externalId, "spectrum:space-no-sender");
   });
 
+  test("one sender's message the Worker refuses does not stop the agent for the others", async () => {
+    const space = { id: "space-hostile" };
+    // A 20,000-character text is cut to what the Worker takes: no error at all.
+    await agent.say(space, { id: "long-talker" }, `done ${"x".repeat(20_000)}`);
+    assert.equal(agent.turns.at(-1).identity.externalId, "spectrum:long-talker");
+    // A sender id longer than the Worker's subject limit: refused (400), reported, skipped.
+    const before = agent.errors.length;
+    assert.deepEqual(await agent.say(space, { id: "x".repeat(2000) }, "hello"), []);
+    assert.equal(agent.errors.length, before + 1);
+    assert.deepEqual([agent.errors.at(-1).status, agent.errors.at(-1).code], [400, "bad_request"]);
+    // The next sender is answered.
+    assert.deepEqual(texts(await agent.say(space, { id: "next-sender" }, "who am I")), [
+      'You are not linked yet: send "connect" to link your profile.',
+    ]);
+  });
+
   test("main.ts runs by type stripping: stdin lines in, the agent's replies out", async () => {
     const run = await runMain(project, { CONFIGURE_EDGE_URL: worker.url, CONFIGURE_EDGE_API_SECRET: SECRET }, "hello\n\nwho am i\nconnect\n");
     assert.equal(run.code, 0, run.stderr);
@@ -249,6 +265,7 @@ async function startExample(project, workerUrl) {
   const { createConfigureEdge } = await load("client.mjs");
   const app = fakeSpectrum();
   const turns = [];
+  const errors = [];
   const running = runAgent({
     app,
     edge: createConfigureEdge({ url: workerUrl, secret: SECRET, timeoutMs: 5000 }),
@@ -258,6 +275,7 @@ async function startExample(project, workerUrl) {
     runAgentTurn: ({ message, identity }) => {
       turns.push({ text: message.content.text, identity });
     },
+    onError: (error) => errors.push(error),
   });
   // If the loop throws, a pending say() fails with the loop's own error.
   const ended = running.then(() => {
@@ -266,6 +284,7 @@ async function startExample(project, workerUrl) {
   ended.catch(() => {});
   return {
     turns,
+    errors,
     say: (space, sender, content) => Promise.race([app.send(space, sender, content), ended]),
     async stop() {
       app.close();
