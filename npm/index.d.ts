@@ -191,9 +191,10 @@ export type ConfigureEdgeFetch = (input: string, init: ConfigureEdgeRequestInit)
 /** Options of {@link createConfigureEdge}. */
 export interface ConfigureEdgeOptions {
   /**
-   * The Worker's origin, or origin and the path it is mounted under
-   * (`"https://agent.example.com"`, `"https://app.example.com/edge"`); a
-   * trailing slash is fine. http(s), no credentials, query or fragment.
+   * Where the Worker's routes answer: its origin (`"https://agent.example.com"`),
+   * or a base path in front of them when a proxy strips it; a trailing slash
+   * is fine. https (http only on localhost, 127.0.0.1 or [::1]), no
+   * credentials, query or fragment.
    */
   url: string | URL;
   /** CONFIGURE_EDGE_API_SECRET, sent as `Authorization: Bearer <secret>`. Never exposed by the client. */
