@@ -121,20 +121,12 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
             close_journey(flow.store()?, &journey.key, None, flow.log).await;
             Ok(Completed::Linked)
         }
-        Binding::Phone => {
-            let recognition = match api.recognize_phone(&journey.phone_candidates).await {
-                Ok(recognition) => Some(recognition),
-                // Configure refused the candidates themselves: the phone
-                // cannot bind this journey, the word still can.
-                Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => None,
-                Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
-            };
-            match recognition.as_ref().and_then(|r| recognized_user(r, agent)) {
-                Some(owner) if owner == user_id => link_and_close(flow, journey, completed).await,
-                Some(_) => Err(EdgeError::PhoneMismatch),
-                None => keep_pending(flow, journey, completed).await,
-            }
-        }
+        Binding::Phone => match phone_owner(api, journey, agent, user_id).await? {
+            PhoneOwner::TokensUser => link_and_close(flow, journey, completed).await,
+            PhoneOwner::AnotherUser => Err(EdgeError::PhoneMismatch),
+            // Not recognized: the confirmation word can still bind it.
+            PhoneOwner::Unknown => keep_pending(flow, journey, completed).await,
+        },
         Binding::Confirmation => keep_pending(flow, journey, completed).await,
         // Configure minted the URL for the conversation's verified sender.
         // Its hosted page shows the journey, so a forwarded URL gives the
@@ -147,19 +139,42 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
             close_journey(flow.store()?, &journey.key, None, flow.log).await;
             Ok(Completed::Linked)
         }
-        Binding::Sender => {
-            let recognition = match api.recognize_phone(&journey.phone_candidates).await {
-                Ok(recognition) => Some(recognition),
-                Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => None,
-                Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
-            };
-            match recognition.as_ref().and_then(|r| recognized_user(r, agent)) {
-                Some(owner) if owner == user_id => link_and_close(flow, journey, completed).await,
-                Some(_) => Err(EdgeError::PhoneMismatch),
-                None => Err(EdgeError::SenderNotVerified),
-            }
-        }
+        Binding::Sender => match phone_owner(api, journey, agent, user_id).await? {
+            PhoneOwner::TokensUser => link_and_close(flow, journey, completed).await,
+            PhoneOwner::AnotherUser => Err(EdgeError::PhoneMismatch),
+            PhoneOwner::Unknown => Err(EdgeError::SenderNotVerified),
+        },
     }
+}
+
+/// Whom Configure knows a journey's phones as, against the token's user.
+enum PhoneOwner {
+    TokensUser,
+    AnotherUser,
+    /// Not recognized, or Configure refused the candidates themselves (400).
+    Unknown,
+}
+
+/// Recognizes the journey's phones (the SDK's recognize-phone request);
+/// failures other than a refusal of the candidates are upstream (502).
+async fn phone_owner<A: ConfigureApi>(
+    api: &A,
+    journey: &OpenJourney,
+    agent: &str,
+    user_id: &str,
+) -> Result<PhoneOwner, EdgeError> {
+    let recognition = match api.recognize_phone(&journey.phone_candidates).await {
+        Ok(recognition) => recognition,
+        Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => {
+            return Ok(PhoneOwner::Unknown)
+        }
+        Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
+    };
+    Ok(match recognized_user(&recognition, agent) {
+        Some(owner) if owner == user_id => PhoneOwner::TokensUser,
+        Some(_) => PhoneOwner::AnotherUser,
+        None => PhoneOwner::Unknown,
+    })
 }
 
 /// A validated sign-in: the token and whose it is.
