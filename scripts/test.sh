@@ -46,7 +46,7 @@ if bash scripts/build-worker.sh && bash scripts/build-worker.sh examples/mounted
   # left out: its /healthz answers differ by design, ledger-flows checks that).
   suite e2e-kv-only env CONFIGURE_EDGE_TEST_LEDGER=off node --test --test-reporter=tap --test-concurrency=1 \
     tests/e2e/message-flow.test.mjs tests/e2e/web-flow.test.mjs tests/e2e/oauth-flow.test.mjs \
-    tests/e2e/key-rotation.test.mjs
+    tests/e2e/key-rotation.test.mjs tests/e2e/message-sign-in.test.mjs
 else
   failed_suites+=("worker-build-step")
 fi
