@@ -34,14 +34,6 @@ impl MessageSignInReason {
             _ => None,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageSignInReason::Signin => "signin",
-            MessageSignInReason::Reconnect => "reconnect",
-            MessageSignInReason::Permissions => "permissions",
-        }
-    }
 }
 
 /// Whom the URL is for: the agent's key for the conversation, its external
@@ -134,22 +126,15 @@ impl RequestBuilder {
         self.post_text(MESSAGE_URL_PATH, serde_json::to_string(request).unwrap_or_default())
     }
 
-    /// `registerMessageLine({phone, channel?})`: `phone` already E.164.
-    pub fn register_message_line(&self, phone: &str, channel: Option<&str>) -> ApiRequest {
-        let mut body = Map::new();
-        if let Some(channel) = channel.filter(|c| !c.is_empty()) {
-            body.insert("channel".into(), Value::String(channel.to_owned()));
-        }
-        body.insert("phone".into(), Value::String(phone.to_owned()));
-        self.post(MESSAGE_LINES_PATH, Value::Object(body))
+    /// `registerMessageLine({phone})`: `phone` already E.164; no channel, so
+    /// Configure's default (imessage).
+    pub fn register_message_line(&self, phone: &str) -> ApiRequest {
+        self.post(MESSAGE_LINES_PATH, serde_json::json!({ "phone": phone }))
     }
 
     /// `listMessageLines()`: a GET with the SDK's JSON headers and no body.
     pub fn list_message_lines(&self) -> ApiRequest {
-        let mut request = self.post(MESSAGE_LINES_PATH, Value::Null);
-        request.method = "GET";
-        request.body = None;
-        request
+        self.json_request("GET", MESSAGE_LINES_PATH, None)
     }
 }
 

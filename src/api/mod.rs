@@ -224,12 +224,18 @@ impl RequestBuilder {
     /// A JSON `POST` of an already serialized body (a struct keeps its
     /// field order; a `Value`'s map would sort the keys).
     fn post_text(&self, path: &str, body: String) -> ApiRequest {
+        self.json_request("POST", path, Some(body))
+    }
+
+    /// The SDK's `requestJson`: its JSON headers (`Content-Type` even on a
+    /// GET without a body), `X-API-Key` and `X-Agent`.
+    fn json_request(&self, method: &'static str, path: &str, body: Option<String>) -> ApiRequest {
         let mut headers = vec![("Content-Type", "application/json".to_owned())];
         headers.push(("X-API-Key", self.api_key.expose().to_owned()));
         if !self.agent.is_empty() {
             headers.push(("X-Agent", self.agent.clone()));
         }
-        ApiRequest { method: "POST", url: format!("{}{path}", self.base_url), headers, body: Some(body) }
+        ApiRequest { method, url: format!("{}{path}", self.base_url), headers, body }
     }
 
     pub fn validate(&self, token: &str) -> ApiRequest {
@@ -674,7 +680,7 @@ impl<T: HttpTransport> ConfigureApi for HttpConfigureApi<T> {
 
     async fn register_message_line(&self, phone: &str) -> Result<MessageLine, ConfigureError> {
         required(phone, "phone")?;
-        let answer = self.call(self.requests.register_message_line(phone, None)).await?;
+        let answer = self.call(self.requests.register_message_line(phone)).await?;
         parse_message_line(answer.get("line").unwrap_or(&Value::Null))
     }
 

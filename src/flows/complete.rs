@@ -23,7 +23,6 @@ use crate::api::{approved_agent_token, ConfigureApi, PhoneRecognition};
 use crate::error::EdgeError;
 use crate::http::body::{optional_string, required_string};
 use crate::log::Log;
-use crate::sdk::configure_error::ErrorCode;
 use crate::storage::records::{journey_key, pending_key, Binding, LinkSource};
 use crate::storage::single_use::{claim_lease_ms, Claim};
 use crate::storage::store::Store;
@@ -99,9 +98,7 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
         // The API refused the token itself (400): it is not a valid token.
         // Any other refusal (404 from a wrong base URL, 401 for our key, ...)
         // is ours to fix: 502, and the journey stays usable.
-        Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => {
-            return Err(EdgeError::InvalidToken)
-        }
+        Err(error) if error.refuses_input() => return Err(EdgeError::InvalidToken),
         Err(error) => return Err(EdgeError::Upstream { step: "token validation", error }),
     };
     let user_id = validation.user_id.as_deref().unwrap_or("");
@@ -116,11 +113,6 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
     let completed = CompletedSignIn { token: &completion.token, user_id, agent };
 
     match journey.binding {
-        Binding::None => {
-            link_unless_another_users(flow, journey, completed).await?;
-            close_journey(flow.store()?, &journey.key, None, flow.log).await;
-            Ok(Completed::Linked)
-        }
         Binding::Phone => match phone_owner(api, journey, agent, user_id).await? {
             PhoneOwner::TokensUser => link_and_close(flow, journey, completed).await,
             PhoneOwner::AnotherUser => Err(EdgeError::PhoneMismatch),
@@ -131,19 +123,22 @@ async fn complete_claimed<S: Store, A: ConfigureApi>(
         // Configure minted the URL for the conversation's verified sender.
         // Its hosted page shows the journey, so a forwarded URL gives the
         // journey away: with the sender's phone, Configure must recognize it
-        // as the token's user (linked at once, no word); without one, the
-        // completion rests on Configure's sender binding and, like "none",
-        // never replaces another user's link.
-        Binding::Sender if journey.phone_candidates.is_empty() => {
+        // as the token's user (linked at once, no word).
+        Binding::Sender if !journey.phone_candidates.is_empty() => {
+            match phone_owner(api, journey, agent, user_id).await? {
+                PhoneOwner::TokensUser => link_and_close(flow, journey, completed).await,
+                PhoneOwner::AnotherUser => Err(EdgeError::PhoneMismatch),
+                PhoneOwner::Unknown => Err(EdgeError::SenderNotVerified),
+            }
+        }
+        // "none", and a minted journey with no phone known (it rests on
+        // Configure's sender binding alone): linked at once, never over
+        // another user's link.
+        Binding::None | Binding::Sender => {
             link_unless_another_users(flow, journey, completed).await?;
             close_journey(flow.store()?, &journey.key, None, flow.log).await;
             Ok(Completed::Linked)
         }
-        Binding::Sender => match phone_owner(api, journey, agent, user_id).await? {
-            PhoneOwner::TokensUser => link_and_close(flow, journey, completed).await,
-            PhoneOwner::AnotherUser => Err(EdgeError::PhoneMismatch),
-            PhoneOwner::Unknown => Err(EdgeError::SenderNotVerified),
-        },
     }
 }
 
@@ -165,9 +160,7 @@ async fn phone_owner<A: ConfigureApi>(
 ) -> Result<PhoneOwner, EdgeError> {
     let recognition = match api.recognize_phone(&journey.phone_candidates).await {
         Ok(recognition) => recognition,
-        Err(error) if error.code == ErrorCode::InvalidInput && error.status == Some(400) => {
-            return Ok(PhoneOwner::Unknown)
-        }
+        Err(error) if error.refuses_input() => return Ok(PhoneOwner::Unknown),
         Err(error) => return Err(EdgeError::Upstream { step: "phone recognition", error }),
     };
     Ok(match recognized_user(&recognition, agent) {

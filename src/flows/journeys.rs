@@ -22,8 +22,7 @@ use crate::clock::{iso8601, parse_rfc3339};
 use crate::error::EdgeError;
 use crate::http::body::{optional_string, optional_string_list, MAX_SUBJECT_LEN};
 use crate::log::Log;
-use crate::sdk::configure_error::ConfigureError;
-use crate::sdk::configure_error::ErrorCode;
+use crate::sdk::configure_error::{ConfigureError, ErrorCode};
 use crate::sdk::phone::{self, normalize_candidates};
 use crate::sdk::sign_in_url::{sign_in_url, SignInUrlOptions};
 use crate::sdk::strict_url::StrictUrl;
@@ -211,7 +210,8 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
     worker_origin: &str,
 ) -> Result<JourneyCreated, EdgeError> {
     // Every setting the journey needs is checked before Configure is asked.
-    let (store, keyring, _agent) = (flow.store()?, flow.keyring()?, flow.agent()?);
+    let (store, keyring) = (flow.store()?, flow.keyring()?);
+    flow.agent()?;
     let (config, now_ms) = (flow.config, flow.now_ms);
     let journey_id = super::random_id()?;
     let key = journey_key(&journey_id);
@@ -222,42 +222,8 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
     let minted = match &request.mint {
         None => None,
         Some(mint) => {
-            let ask = MessageUrlRequest {
-                reason: mint.reason,
-                channel: mint.channel.clone(),
-                subject: MessageSubject {
-                    key: request.subject.clone(),
-                    external_id: mint
-                        .external_id
-                        .clone()
-                        .unwrap_or_else(|| format!("edge:{}", request.subject)),
-                    sender_id: mint.sender_id.clone(),
-                },
-                thread: mint.thread.clone(),
-                message_sender_proof: Some(mint.proof.clone()),
-                connectors: request.connectors.clone(),
-                display_name: request.display_name.clone(),
-                theme: request.theme.clone(),
-                message_line_phone: message_line_phone.clone(),
-                message_body: request.message_body.clone(),
-                message_complete_url: Some(complete_url.clone()),
-                journey_id: Some(journey_id.clone()),
-                return_mode: "message",
-            };
-            let answer = flow.api()?.create_message_url(&ask).await.map_err(|error| {
-                // Configure refused the request itself (the channel, the
-                // subject): the agent's to fix. Anything else is upstream.
-                // Configure's own words stay in the log, not the answer.
-                if error.code == ErrorCode::InvalidInput && error.status == Some(400) {
-                    EdgeError::malformed(
-                        "Configure refused the message sign-in URL request (check channel, reason, senderId, \
-                         thread and the proof)",
-                    )
-                } else {
-                    EdgeError::Upstream { step: "message sign-in URL", error }
-                }
-            })?;
-            Some(checked_minted(answer, now_ms)?)
+            let ask = mint_request(request, mint, &journey_id, &complete_url, message_line_phone.clone());
+            Some(ask_to_mint(flow, &ask).await?)
         }
     };
 
@@ -325,6 +291,57 @@ pub async fn create_journey<S: Store, A: ConfigureApi>(
         code,
         fallback_reason,
     })
+}
+
+/// `createMessageSignInUrl`'s request for this journey: its own fields, the
+/// sender's, and the journey and webhook the hosted page reports back to.
+fn mint_request(
+    request: &JourneyRequest,
+    mint: &MintRequest,
+    journey_id: &str,
+    complete_url: &str,
+    message_line_phone: Option<String>,
+) -> MessageUrlRequest {
+    MessageUrlRequest {
+        reason: mint.reason,
+        channel: mint.channel.clone(),
+        subject: MessageSubject {
+            key: request.subject.clone(),
+            external_id: mint.external_id.clone().unwrap_or_else(|| format!("edge:{}", request.subject)),
+            sender_id: mint.sender_id.clone(),
+        },
+        thread: mint.thread.clone(),
+        message_sender_proof: Some(mint.proof.clone()),
+        connectors: request.connectors.clone(),
+        display_name: request.display_name.clone(),
+        theme: request.theme.clone(),
+        message_line_phone,
+        message_body: request.message_body.clone(),
+        message_complete_url: Some(complete_url.to_owned()),
+        journey_id: Some(journey_id.to_owned()),
+        return_mode: "message",
+    }
+}
+
+/// Asks Configure to mint. Configure refusing the request itself (the
+/// channel, the subject) is the agent's to fix (400, in our words: Configure's
+/// could echo the proof); anything else is upstream (502), and so is a minted
+/// answer the Worker may not hand out (`checked_minted`).
+async fn ask_to_mint<S: Store, A: ConfigureApi>(
+    flow: &super::Flow<'_, S, A>,
+    ask: &MessageUrlRequest,
+) -> Result<MessageUrl, EdgeError> {
+    let answer = flow.api()?.create_message_url(ask).await.map_err(|error| {
+        if error.refuses_input() {
+            EdgeError::malformed(
+                "Configure refused the message sign-in URL request (check channel, reason, senderId, thread \
+                 and the proof)",
+            )
+        } else {
+            EdgeError::Upstream { step: "message sign-in URL", error }
+        }
+    })?;
+    checked_minted(answer, flow.now_ms)
 }
 
 /// The sender's phones for a `sender` journey: its `senderId` when that is

@@ -67,6 +67,12 @@ impl ConfigureError {
         )
     }
 
+    /// Whether Configure answered 400 to the request's own input (an
+    /// `invalid_request_error`): the input is wrong, not Configure.
+    pub fn refuses_input(&self) -> bool {
+        self.code == ErrorCode::InvalidInput && self.status == Some(400)
+    }
+
     pub fn invalid_input(message: impl Into<String>) -> Self {
         ConfigureError::new(ErrorCode::InvalidInput, message)
     }
